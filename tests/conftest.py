@@ -1,0 +1,78 @@
+"""Shared fixtures: one emulator per test session on loopback, boto3 clients whose every
+response is checked against botocore's output shapes, and fresh organizations."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from tests.contract import install_output_checks
+from workmail_constructs.local import EmulatorControl, running_emulator
+
+REGION = "us-east-1"
+# No retries: tests must see every error the emulator returns, including injected faults.
+NO_RETRIES = Config(retries={"max_attempts": 1, "mode": "standard"})
+
+
+def make_client(url: str, service: str = "workmail", region: str = REGION, config: Config = NO_RETRIES) -> Any:
+    return boto3.client(
+        service, endpoint_url=url, region_name=region, config=config,
+        aws_access_key_id="AKIDEMULATOR", aws_secret_access_key="emulator-secret",
+    )
+
+
+@pytest.fixture(scope="session")
+def emulator_url() -> Iterator[str]:
+    with running_emulator() as url:
+        yield url
+
+
+@pytest.fixture
+def control(emulator_url: str) -> EmulatorControl:
+    return EmulatorControl(emulator_url)
+
+
+@pytest.fixture
+def shape_failures() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def client(emulator_url: str, shape_failures: list[str]) -> Iterator[Any]:
+    wm = make_client(emulator_url)
+    install_output_checks(wm, shape_failures)
+    yield wm
+    assert not shape_failures, "responses broke botocore's output shapes:\n" + "\n".join(shape_failures)
+
+
+@pytest.fixture
+def flow_client(emulator_url: str, shape_failures: list[str]) -> Any:
+    return make_client(emulator_url, "workmailmessageflow")
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def org_id(client: Any) -> str:
+    """A fresh Active organization (the emulator's timing is instant in tests)."""
+    return str(client.create_organization(Alias=unique("org"))["OrganizationId"])
+
+
+@pytest.fixture
+def domain(client: Any, control: EmulatorControl, org_id: str) -> str:
+    """A registered and verified domain of ``org_id``."""
+    name = f"{unique('d')}.example.com"
+    client.register_mail_domain(OrganizationId=org_id, DomainName=name)
+    control.verify_domain(org_id, name)
+    return name
+
+
+def error_code(exc_info: pytest.ExceptionInfo[Any]) -> str:
+    return str(exc_info.value.response["Error"]["Code"])

@@ -1,0 +1,3 @@
+"""Manage Amazon WorkMail as code with the AWS CDK."""
+
+__version__ = "0.1.0"

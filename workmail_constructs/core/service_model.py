@@ -1,0 +1,180 @@
+"""Constraint checks derived from botocore's WorkMail service model.
+
+botocore's client checks only required members, Python types and minimums. The
+service itself also rejects values over a maximum length, outside an enum or not
+matching a pattern. Every such constraint lives in the service model, so it is read
+from there instead of being retyped: the emulator uses this to answer like the
+service, and the reconcile core uses it to reject a bad spec before any API call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import botocore.session
+from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One constraint a value breaks, in the words the service uses."""
+
+    path: str
+    value: Any
+    constraint: str
+    sensitive: bool = False
+
+    def describe(self) -> str:
+        if self.sensitive or self.value is None:
+            return f"Value at '{self.path}' failed to satisfy constraint: {self.constraint}"
+        return f"Value '{_short(self.value)}' at '{self.path}' failed to satisfy constraint: {self.constraint}"
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+@cache
+def service_model(service: str = "workmail") -> ServiceModel:
+    return botocore.session.get_session().get_service_model(service)
+
+
+@cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    # The service matches Java-style: the whole value, with ASCII-only \w and \d.
+    return re.compile(pattern, re.ASCII)
+
+
+def _lower_first(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+def validation_messages(violations: list[Violation]) -> str:
+    """The service's wording: "2 validation errors detected: ...; ..."."""
+    count = len(violations)
+    noun = "validation error" if count == 1 else "validation errors"
+    return f"{count} {noun} detected: " + "; ".join(v.describe() for v in violations)
+
+
+def check(shape: Shape, value: Any, path: str = "") -> list[Violation]:
+    """All constraint violations of ``value`` against ``shape``.
+
+    Paths use the service's convention: lower-camel member names joined by dots,
+    list items as ``member.N`` (1-based), e.g. ``domains.1.member.domainName``.
+    """
+    return list(_check(shape, value, path))
+
+
+def _check(shape: Shape, value: Any, path: str) -> Iterator[Violation]:
+    sensitive = bool(shape.serialization.get("sensitive") or shape.metadata.get("sensitive"))
+    kind = shape.type_name
+    if value is None:
+        return
+    if kind == "structure":
+        assert isinstance(shape, StructureShape)
+        if not isinstance(value, dict):
+            yield Violation(path, None, "Member must be a structure")
+            return
+        for name in shape.required_members:
+            if value.get(name) is None:
+                yield Violation(_join(path, name), None, "Member must not be null")
+        for name, member_value in value.items():
+            member = shape.members.get(name)
+            if member is None:
+                continue
+            yield from _check(member, member_value, _join(path, name))
+        return
+    if kind == "list":
+        assert isinstance(shape, ListShape)
+        if not isinstance(value, list):
+            yield Violation(path, None, "Member must be a list")
+            return
+        yield from _bounds(shape, len(value), value, path, "length", sensitive)
+        for index, item in enumerate(value, start=1):
+            yield from _check(shape.member, item, f"{path}.{index}.member" if path else f"{index}.member")
+        return
+    if kind == "map":
+        assert isinstance(shape, MapShape)
+        if not isinstance(value, dict):
+            yield Violation(path, None, "Member must be a map")
+            return
+        yield from _bounds(shape, len(value), value, path, "length", sensitive)
+        for key, item in value.items():
+            yield from _check(shape.key, key, f"{path}.key")
+            yield from _check(shape.value, item, f"{path}.{key}")
+        return
+    if kind == "string":
+        if not isinstance(value, str):
+            yield Violation(path, None, "Member must be a string")
+            return
+        yield from _bounds(shape, len(value), value, path, "length", sensitive)
+        enum = shape.enum
+        if enum and value not in enum:
+            yield Violation(path, value, f"Member must satisfy enum value set: [{', '.join(enum)}]", sensitive)
+        pattern = shape.metadata.get("pattern")
+        if pattern and not _compiled(pattern).fullmatch(value):
+            yield Violation(path, value, f"Member must satisfy regular expression pattern: {pattern}", sensitive)
+        return
+    if kind in ("integer", "long"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            yield Violation(path, None, "Member must be an integer")
+            return
+        yield from _bounds(shape, value, value, path, "value", sensitive)
+        return
+    if kind in ("double", "float"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            yield Violation(path, None, "Member must be a number")
+        return
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            yield Violation(path, None, "Member must be a boolean")
+        return
+    if kind == "timestamp":
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            yield Violation(path, None, "Member must be a timestamp")
+        return
+    if kind == "blob":
+        if not isinstance(value, (str, bytes, bytearray)):
+            yield Violation(path, None, "Member must be a blob")
+
+
+def _bounds(shape: Shape, measure: int, value: Any, path: str, what: str, sensitive: bool) -> Iterator[Violation]:
+    low = shape.metadata.get("min")
+    high = shape.metadata.get("max")
+    if low is not None and measure < low:
+        op = "length greater than or equal to" if what == "length" else "value greater than or equal to"
+        yield Violation(path, value, f"Member must have {op} {low}", sensitive)
+    if high is not None and measure > high:
+        op = "length less than or equal to" if what == "length" else "value less than or equal to"
+        yield Violation(path, value, f"Member must have {op} {high}", sensitive)
+
+
+def _join(path: str, member: str) -> str:
+    name = _lower_first(member)
+    return f"{path}.{name}" if path else name
+
+
+def operation(name: str, service: str = "workmail") -> OperationModel:
+    return service_model(service).operation_model(name)
+
+
+def check_request(operation_name: str, params: dict[str, Any], service: str = "workmail") -> list[Violation]:
+    model = operation(operation_name, service)
+    if model.input_shape is None:
+        return []
+    return check(model.input_shape, params)
+
+
+def enum_values(shape_name: str, service: str = "workmail") -> tuple[str, ...]:
+    return tuple(service_model(service).shape_for(shape_name).enum)
+
+
+def member_shape(operation_name: str, member: str, service: str = "workmail") -> Shape:
+    input_shape = operation(operation_name, service).input_shape
+    assert isinstance(input_shape, StructureShape)
+    return input_shape.members[member]

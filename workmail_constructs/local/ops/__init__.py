@@ -1,0 +1,3 @@
+"""WorkMail operations, one module per area; importing this package registers them all."""
+
+from . import access, domains, entities, mailboxes, organizations, settings  # noqa: F401

@@ -1,0 +1,177 @@
+"""Helpers shared by the operation modules: pagination, identifiers, entity and address lookups."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .. import errors
+from ..engine import Context
+from ..store import Record
+
+# Largest page a list operation returns; every WorkMail list operation caps MaxResults at 100.
+MAX_PAGE = 100
+
+ENTITY_TABLES = ("users", "groups", "resources")
+ENTITY_TYPE = {"users": "USER", "groups": "GROUP", "resources": "RESOURCE"}
+
+# The Guide's hard quota of aliases per user (seed L3455); WorkMail applies it to every entity.
+MAX_ALIASES = 100
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def new_hex_id(prefix: str) -> str:
+    """Ids like ``m-<32 hex>`` (organizations) or ``r-<32 hex>`` (resources)."""
+    return f"{prefix}{uuid.uuid4().hex}"
+
+
+def secret_digest(secret: str) -> str:
+    """What the emulator keeps of a secret: enough to tell a change, never the secret itself."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+# Pagination -----------------------------------------------------------------
+
+
+def paginate(
+    params: dict[str, Any],
+    items: Iterable[Record],
+    sort_key: Callable[[Record], str],
+    *,
+    scope: str = "",
+) -> tuple[list[Record], str | None]:
+    """One page of ``items`` in ``sort_key`` order, and the token for the next page.
+
+    The token is opaque to callers: the last key returned plus a digest of the
+    request's filters (``scope``), so a token can't be replayed with other filters.
+    Paging by key, not by offset, keeps pages correct while items are added or removed.
+    """
+    limit = params.get("MaxResults") or MAX_PAGE
+    ordered = sorted(items, key=sort_key)
+    start = 0
+    token = params.get("NextToken")
+    if token:
+        after = _decode_token(token, scope)
+        start = next((i for i, item in enumerate(ordered) if sort_key(item) > after), len(ordered))
+    page = ordered[start : start + limit]
+    more = start + limit < len(ordered)
+    return page, (_encode_token(sort_key(page[-1]), scope) if more and page else None)
+
+
+def _scope_digest(scope: str) -> str:
+    return hashlib.sha256(scope.encode()).hexdigest()[:12]
+
+
+def _encode_token(last: str, scope: str) -> str:
+    raw = json.dumps({"a": last, "s": _scope_digest(scope)}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_token(token: str, scope: str) -> str:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        after = data["a"]
+        matches = data["s"] == _scope_digest(scope)
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise errors.InvalidParameterException("The NextToken is invalid.") from None
+    if not matches or not isinstance(after, str):
+        raise errors.InvalidParameterException("The NextToken does not belong to this request.")
+    return after
+
+
+# Entities -------------------------------------------------------------------
+
+
+def entity_by_id(ctx: Context, org_id: str, entity_id: str) -> tuple[str, Record] | None:
+    for kind in ENTITY_TABLES:
+        record = ctx.table(org_id, kind).get(entity_id)
+        if record is not None:
+            return kind, record
+    return None
+
+
+def find_entity(
+    ctx: Context, org_id: str, identifier: str, kinds: tuple[str, ...] = ENTITY_TABLES, *, what: str = "entity"
+) -> tuple[str, Record]:
+    """Resolve an EntityIdentifier (an id, an email address or a name) to a live entity."""
+    found = entity_by_id(ctx, org_id, identifier)
+    if found is None:
+        entity_id = ctx.table(org_id, "addresses").get(identifier.lower())
+        if entity_id is None:
+            entity_id = ctx.table(org_id, "names").get(identifier.lower())
+        if entity_id is not None:
+            found = entity_by_id(ctx, org_id, entity_id["EntityId"])
+    if found is None or found[0] not in kinds or found[1]["State"] == "DELETED":
+        raise errors.EntityNotFoundException(f"The {what} {identifier} does not exist in organization {org_id}.")
+    return found
+
+
+def describe_type(kind: str) -> str:
+    return ENTITY_TYPE[kind]
+
+
+def claim_name(ctx: Context, org_id: str, name: str, entity_id: str) -> None:
+    """User, group and resource names share one namespace per organization, case-insensitively."""
+    names = ctx.table(org_id, "names")
+    owner = names.get(name.lower())
+    if owner is not None and owner["EntityId"] != entity_id:
+        raise errors.NameAvailabilityException(f"The name {name} is already in use in organization {org_id}.")
+    names.put(name.lower(), {"EntityId": entity_id})
+
+
+def release_name(ctx: Context, org_id: str, name: str) -> None:
+    ctx.table(org_id, "names").delete(name.lower())
+
+
+def address_owner(ctx: Context, org_id: str, email: str) -> str | None:
+    owner = ctx.table(org_id, "addresses").get(email.lower())
+    return None if owner is None else str(owner["EntityId"])
+
+
+def check_address_available(ctx: Context, org_id: str, email: str, entity_id: str) -> None:
+    """An address may be used by one entity only, and only in a verified domain of the organization."""
+    owner = address_owner(ctx, org_id, email)
+    if owner is not None and owner != entity_id:
+        raise errors.EmailAddressInUseException(f"The email address {email} is already in use.")
+    domain_name = email.rsplit("@", 1)[-1].lower()
+    domain = ctx.table(org_id, "domains").get(domain_name)
+    if domain is None:
+        raise errors.MailDomainNotFoundException(
+            f"The domain {domain_name} is not registered in organization {org_id}."
+        )
+    if domain_status(ctx, domain) != "VERIFIED":
+        raise errors.MailDomainStateException(f"The domain {domain_name} is not verified.")
+    reserved = f"amazonjournaling@{ctx.organization(org_id, require_active=False)['Alias']}.awsapps.com"
+    if email.lower() == reserved.lower():
+        # The journaling address of the organization is reserved (seed L7089).
+        raise errors.ReservedNameException(f"The email address {email} is reserved.")
+
+
+def claim_address(ctx: Context, org_id: str, email: str, entity_id: str) -> None:
+    check_address_available(ctx, org_id, email, entity_id)
+    ctx.table(org_id, "addresses").put(email.lower(), {"EntityId": entity_id, "Email": email})
+
+
+def release_address(ctx: Context, org_id: str, email: str) -> None:
+    ctx.table(org_id, "addresses").delete(email.lower())
+
+
+def domain_status(ctx: Context, domain: Record) -> str:
+    return str(domain["OwnershipVerificationStatus"])
+
+
+def timestamp(ctx: Context) -> float:
+    return round(ctx.now, 3)
+
+
+def output(record: Record, names: Iterable[str]) -> dict[str, Any]:
+    """The members of ``record`` an output shape has, leaving out unset ones."""
+    return {name: record[name] for name in names if record.get(name) is not None}
