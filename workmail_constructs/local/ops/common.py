@@ -99,18 +99,30 @@ def entity_by_id(ctx: Context, org_id: str, entity_id: str) -> tuple[str, Record
 
 
 def find_entity(
-    ctx: Context, org_id: str, identifier: str, kinds: tuple[str, ...] = ENTITY_TABLES, *, what: str = "entity"
+    ctx: Context,
+    org_id: str,
+    identifier: str,
+    kinds: tuple[str, ...] = ENTITY_TABLES,
+    *,
+    what: str = "entity",
+    include_deleted: bool = False,
 ) -> tuple[str, Record]:
-    """Resolve an EntityIdentifier (an id, an email address or a name) to a live entity."""
+    """Resolve an EntityIdentifier (an id, an email address or a name) to an entity.
+
+    A deleted entity keeps its id but gives up its name and addresses; naming it by
+    id gets EntityStateException unless ``include_deleted`` (for Describe calls).
+    """
     found = entity_by_id(ctx, org_id, identifier)
     if found is None:
-        entity_id = ctx.table(org_id, "addresses").get(identifier.lower())
-        if entity_id is None:
-            entity_id = ctx.table(org_id, "names").get(identifier.lower())
-        if entity_id is not None:
-            found = entity_by_id(ctx, org_id, entity_id["EntityId"])
-    if found is None or found[0] not in kinds or found[1]["State"] == "DELETED":
+        owner = ctx.table(org_id, "addresses").get(identifier.lower())
+        if owner is None:
+            owner = ctx.table(org_id, "names").get(identifier.lower())
+        if owner is not None:
+            found = entity_by_id(ctx, org_id, owner["EntityId"])
+    if found is None or found[0] not in kinds:
         raise errors.EntityNotFoundException(f"The {what} {identifier} does not exist in organization {org_id}.")
+    if found[1]["State"] == "DELETED" and not include_deleted:
+        raise errors.EntityStateException(f"The {what} {identifier} is deleted.")
     return found
 
 
