@@ -6,6 +6,7 @@ name and parameters, and the engine answers with a response body or a ServiceErr
 
 from __future__ import annotations
 
+import logging
 import random
 import shutil
 import tempfile
@@ -21,6 +22,8 @@ from ..core import service_model
 from . import errors
 from .registry import CONTROLS, OPERATIONS, TIMER_ACTIONS
 from .store import GLOBAL, Record, Store, Table
+
+_log = logging.getLogger(__name__)
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
@@ -205,6 +208,12 @@ class Emulator:
                 result = handler(ctx, params)
                 self.run_due_timers(ctx)
                 return result
+            except errors.ServiceError:
+                raise
+            except Exception:
+                # A bug in the emulator must reach the caller as the service's 500, not a dropped connection.
+                _log.exception("unhandled error in %s", operation)
+                raise errors.InternalFailure(f"The emulator failed while handling {operation}.") from None
             finally:
                 self.store.flush()
 

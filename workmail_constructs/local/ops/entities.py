@@ -17,7 +17,7 @@ from .. import errors
 from ..engine import Context
 from ..registry import operation
 from ..store import Record
-from . import mailboxes
+from . import access, mailboxes
 from .common import (
     MAX_ALIASES,
     check_address_available,
@@ -85,14 +85,19 @@ def _release_addresses(ctx: Context, org_id: str, record: Record) -> None:
     record["Aliases"] = []
 
 
+def _list_order(record: Record) -> str:
+    # By name, as people read lists; the id breaks ties with deleted entities of the same name.
+    return f"{record['Name'].lower()}\x00{record['Id']}"
+
+
 def _list(
-    ctx: Context, req: dict[str, Any], kind: str, matches: Callable[[Record], bool], key: str
+    ctx: Context, req: dict[str, Any], kind: str, matches: Callable[[Record], bool]
 ) -> tuple[list[Record], str | None]:
     org_id = req["OrganizationId"]
     ctx.organization(org_id)
     items = [r for r in ctx.table(org_id, kind).values() if matches(r)]
     scope = f"{kind}/{org_id}/{sorted((req.get('Filters') or {}).items())}"
-    return paginate(req, items, lambda r: str(r[key]), scope=scope)
+    return paginate(req, items, _list_order, scope=scope)
 
 
 def _prefix(value: str | None, prefix: str | None) -> bool:
@@ -168,7 +173,7 @@ def list_users(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
             and filters.get("State") in (None, user["State"])
         )
 
-    page, token = _list(ctx, req, "users", matches, "Id")
+    page, token = _list(ctx, req, "users", matches)
     fields = ("Id", "Email", "Name", "DisplayName", "State", "UserRole", "EnabledDate", "DisabledDate",
               "IdentityProviderUserId", "IdentityProviderIdentityStoreId")
     result: dict[str, Any] = {"Users": [output(u, fields) for u in page]}
@@ -295,7 +300,7 @@ def list_groups(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
             and filters.get("State") in (None, group["State"])
         )
 
-    page, token = _list(ctx, req, "groups", matches, "Id")
+    page, token = _list(ctx, req, "groups", matches)
     fields = ("Id", "Email", "Name", "State", "EnabledDate", "DisabledDate")
     result: dict[str, Any] = {"Groups": [output(g, fields) for g in page]}
     if token:
@@ -451,7 +456,7 @@ def list_resources(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
             and filters.get("State") in (None, resource["State"])
         )
 
-    page, token = _list(ctx, req, "resources", matches, "Id")
+    page, token = _list(ctx, req, "resources", matches)
     fields = ("Id", "Email", "Name", "Type", "State", "EnabledDate", "DisabledDate", "Description")
     result: dict[str, Any] = {"Resources": [output(r, fields) for r in page]}
     if token:
@@ -573,6 +578,8 @@ def _delete(ctx: Context, req: dict[str, Any], kind: str, identifier: str) -> di
             resources.put(resource["Id"], resource)
     if kind == "groups":
         record["Members"] = []
+    if kind == "users":
+        access.forget_user(ctx, org_id, entity_id)
     mailboxes.forget_entity(ctx, org_id, entity_id)
     mailboxes.forget_mailbox(ctx, org_id, entity_id)
     record["State"] = "DELETED"

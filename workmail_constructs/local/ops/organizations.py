@@ -12,7 +12,7 @@ from .. import errors
 from ..engine import Context
 from ..registry import control, operation, timer_action
 from ..store import Record
-from . import domains
+from . import access, domains
 from .common import output, paginate, timestamp
 
 # Organizations per AWS account (seed L3431).
@@ -144,6 +144,7 @@ def _activate(ctx: Context, timer: Record) -> None:
     for domain in org.pop("PendingDomains", []):
         # With a Route 53 hosted zone, WorkMail writes the records itself, so the domain verifies.
         domains.add_domain(ctx, org_id, domain["DomainName"].lower(), published=bool(domain.get("HostedZoneId")))
+    access.install_default_rules(ctx, org_id)
     org["State"] = "Active"
     org["CompletedDate"] = timestamp(ctx)
     organizations.put(org_id, org)

@@ -1,0 +1,153 @@
+"""The ``workmail-cdk`` command."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from typing import Any
+
+import click
+
+from .local.control import EmulatorCommandError, EmulatorControl
+from .local.engine import DEFAULT_ACCOUNT, DEFAULT_REGION, Faults, Settings, Timing
+
+DEFAULT_ENDPOINT = "http://127.0.0.1:8089"
+
+
+@click.group()
+@click.version_option(package_name="workmail-constructs")
+def main() -> None:
+    """Manage Amazon WorkMail as code with the AWS CDK."""
+
+
+@main.group()
+def emulator() -> None:
+    """The local WorkMail emulator: WorkMail's API on loopback, for tests and offline work."""
+
+
+@emulator.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (keep it on loopback).")
+@click.option("--port", default=8089, show_default=True, type=click.IntRange(0, 65535), help="Port; 0 picks a free one.")
+@click.option("--state", type=click.Path(dir_okay=False), help="SQLite file to keep state in; in memory without it.")
+@click.option("--region", default=DEFAULT_REGION, show_default=True, help="Region used when a request names none.")
+@click.option("--account", default=DEFAULT_ACCOUNT, show_default=True, help="AWS account id in ARNs.")
+@click.option("--org-creation-seconds", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="How long a new organization takes to become Active (half Requested, half Creating).")
+@click.option("--domain-verification-seconds", type=click.FloatRange(0), default=None,
+              help="Verify new domains after this long; without it, only the verify-domain command verifies.")
+@click.option("--export-seconds", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="How long a mailbox export job runs.")
+@click.option("--throttle-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Fraction of calls answered with ThrottlingException.")
+@click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Fraction of calls answered with a 500 InternalFailure.")
+@click.option("--latency-ms", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Delay added to every call.")
+@click.option("--verbose", is_flag=True, help="Log every request.")
+def serve(
+    host: str, port: int, state: str | None, region: str, account: str, org_creation_seconds: float,
+    domain_verification_seconds: float | None, export_seconds: float, throttle_rate: float, error_rate: float,
+    latency_ms: float, verbose: bool,
+) -> None:
+    """Run the emulator in the foreground and print its endpoint URL."""
+    from .local.server import EmulatorServer
+
+    settings = Settings(
+        region=region,
+        account=account,
+        timing=Timing(
+            org_requested=org_creation_seconds / 2, org_creating=org_creation_seconds / 2,
+            domain_verification=domain_verification_seconds, export_job=export_seconds,
+        ),
+        faults=Faults(throttle_rate=throttle_rate, error_rate=error_rate, latency_ms=latency_ms),
+    )
+    try:
+        server = EmulatorServer(host, port, state, settings, verbose=verbose)
+    except OSError as exc:
+        raise click.ClickException(f"can't listen on {host}:{port}: {exc.strerror or exc}") from None
+    click.echo(server.endpoint_url)
+    where = f"state in {state}" if state else "state in memory"
+    click.echo(f"WorkMail emulator listening ({where}); press Ctrl+C to stop.", err=True)
+    sys.stdout.flush()
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+
+
+def _control(endpoint: str) -> EmulatorControl:
+    return EmulatorControl(endpoint)
+
+
+def _print(result: dict[str, Any]) -> None:
+    click.echo(json.dumps(result, indent=2, sort_keys=True))
+
+
+endpoint_option = click.option(
+    "--endpoint", default=DEFAULT_ENDPOINT, show_default=True, envvar="WORKMAIL_EMULATOR_ENDPOINT",
+    help="URL of a running emulator.",
+)
+
+
+def _run(action: Any) -> None:
+    try:
+        _print(action())
+    except EmulatorCommandError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"can't reach the emulator: {exc}") from None
+
+
+@emulator.command("verify-domain")
+@endpoint_option
+@click.argument("organization_id")
+@click.argument("domain_name")
+@click.option("--status", type=click.Choice(["VERIFIED", "FAILED", "PENDING"]), default="VERIFIED", show_default=True)
+def verify_domain(endpoint: str, organization_id: str, domain_name: str, status: str) -> None:
+    """Act as if a domain's DNS records were published (or failed to verify)."""
+    _run(lambda: _control(endpoint).verify_domain(organization_id, domain_name, status))
+
+
+@emulator.command()
+@endpoint_option
+@click.option("--reset", is_flag=True, help="Set the counters back to zero.")
+def calls(endpoint: str, reset: bool) -> None:
+    """Show how many calls each operation received."""
+    control = _control(endpoint)
+    _run(control.reset_call_counts if reset else control.call_counts)
+
+
+@emulator.command()
+@endpoint_option
+@click.option("--throttle-rate", type=click.FloatRange(0, 1))
+@click.option("--error-rate", type=click.FloatRange(0, 1))
+@click.option("--latency-ms", type=click.FloatRange(0))
+@click.option("--operation", "operations", multiple=True, help="Limit faults to these operations (repeatable).")
+def faults(
+    endpoint: str, throttle_rate: float | None, error_rate: float | None, latency_ms: float | None,
+    operations: tuple[str, ...],
+) -> None:
+    """Show or change injected faults on a running emulator."""
+    changes: dict[str, Any] = {
+        k: v for k, v in
+        {"throttle_rate": throttle_rate, "error_rate": error_rate, "latency_ms": latency_ms}.items()
+        if v is not None
+    }
+    if operations:
+        changes["operations"] = list(operations)
+    _run(lambda: _control(endpoint).set_faults(**changes))
+
+
+@emulator.command()
+@click.option("--endpoint", default=None, help="Run against a running emulator instead of starting one.")
+def demo(endpoint: str | None) -> None:
+    """Start an emulator and walk through WorkMail's main operations with boto3."""
+    from .local.demo import run_demo
+
+    run_demo(endpoint, click.echo)
+
+
+if __name__ == "__main__":
+    main()
