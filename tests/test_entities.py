@@ -277,7 +277,7 @@ def test_list_users_filters_and_pagination(client: Any, org_id: str, domain: str
     first = client.list_users(OrganizationId=org_id, MaxResults=5)
     _raises("InvalidParameterException", client.list_users, OrganizationId=org_id,
             Filters={"UsernamePrefix": "page"}, NextToken=first["NextToken"])
-    _raises("ValidationException", client.list_users, OrganizationId=org_id, MaxResults=0)
+    _raises("ValidationException", client.list_users, OrganizationId=org_id, MaxResults=101)
     _raises("ValidationException", client.list_users, OrganizationId=org_id, Filters={"State": "GONE"})
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,15 @@ class Table:
     def items(self) -> Iterator[tuple[str, Record]]:
         return iter(list(self._rows.items()))
 
+    def ordered(self, sort_key: Callable[[Record], str], name: str) -> list[Record]:
+        """The records sorted by ``sort_key``, cached until the table next changes.
+
+        List operations page through large tables (a 10,000-user directory) one page
+        per call; sorting once per change instead of once per page keeps a page cheap.
+        ``name`` identifies the ordering, as key functions are often fresh lambdas.
+        """
+        return self._store.ordered(self._org, self._name, self._rows, sort_key, name)
+
     def __contains__(self, key: object) -> bool:
         return key in self._rows
 
@@ -67,6 +76,8 @@ class Store:
     def __init__(self, path: str | Path | None = None) -> None:
         self._data: dict[tuple[str, str], dict[str, Record]] = {}
         self._dirty: set[tuple[str, str, str]] = set()
+        self._versions: dict[tuple[str, str], int] = {}
+        self._orderings: dict[tuple[str, str, str], tuple[int, list[Record]]] = {}
         self._db: sqlite3.Connection | None = None
         self.path = Path(path) if path is not None else None
         if self.path is not None:
@@ -90,11 +101,23 @@ class Store:
         for (table_org, name), rows in list(self._data.items()):
             if table_org == org:
                 for key in rows:
-                    self._dirty.add((org, name, key))
+                    self.mark(org, name, key)
                 rows.clear()
 
     def mark(self, org: str, name: str, key: str) -> None:
         self._dirty.add((org, name, key))
+        self._versions[(org, name)] = self._versions.get((org, name), 0) + 1
+
+    def ordered(
+        self, org: str, name: str, rows: dict[str, Record], sort_key: Callable[[Record], str], ordering: str
+    ) -> list[Record]:
+        version = self._versions.get((org, name), 0)
+        cached = self._orderings.get((org, name, ordering))
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        records = sorted(rows.values(), key=sort_key)
+        self._orderings[(org, name, ordering)] = (version, records)
+        return records
 
     def flush(self) -> None:
         if not self._dirty:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import bisect
 import binascii
 import hashlib
 import json
@@ -47,20 +48,21 @@ def paginate(
     sort_key: Callable[[Record], str],
     *,
     scope: str = "",
+    presorted: bool = False,
 ) -> tuple[list[Record], str | None]:
     """One page of ``items`` in ``sort_key`` order, and the token for the next page.
 
     The token is opaque to callers: the last key returned plus a digest of the
     request's filters (``scope``), so a token can't be replayed with other filters.
     Paging by key, not by offset, keeps pages correct while items are added or removed.
+    ``presorted`` items are already in ``sort_key`` order (see ``Table.ordered``).
     """
     limit = params.get("MaxResults") or MAX_PAGE
-    ordered = sorted(items, key=sort_key)
+    ordered = items if presorted and isinstance(items, list) else sorted(items, key=sort_key)
     start = 0
     token = params.get("NextToken")
     if token:
-        after = _decode_token(token, scope)
-        start = next((i for i, item in enumerate(ordered) if sort_key(item) > after), len(ordered))
+        start = bisect.bisect_right(ordered, _decode_token(token, scope), key=sort_key)
     page = ordered[start : start + limit]
     more = start + limit < len(ordered)
     return page, (_encode_token(sort_key(page[-1]), scope) if more and page else None)

@@ -95,9 +95,11 @@ def _list(
 ) -> tuple[list[Record], str | None]:
     org_id = req["OrganizationId"]
     ctx.organization(org_id)
-    items = [r for r in ctx.table(org_id, kind).values() if matches(r)]
-    scope = f"{kind}/{org_id}/{sorted((req.get('Filters') or {}).items())}"
-    return paginate(req, items, _list_order, scope=scope)
+    filters = req.get("Filters") or {}
+    ordered = ctx.table(org_id, kind).ordered(_list_order, "by-name")
+    items = [r for r in ordered if matches(r)] if filters else ordered
+    scope = f"{kind}/{org_id}/{sorted(filters.items())}"
+    return paginate(req, items, _list_order, scope=scope, presorted=True)
 
 
 def _prefix(value: str | None, prefix: str | None) -> bool:
