@@ -50,7 +50,7 @@ def workload(seed: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 def _raw_worker(url: str, calls: list[tuple[str, dict[str, Any]]], seconds: float, out: Any) -> None:
     parsed = urlparse(url)
-    connection = http.client.HTTPConnection(parsed.hostname, parsed.port)
+    connection = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port)
     bodies = [(op, json.dumps(params).encode()) for op, params in calls]
     done = errors = 0
     deadline = time.perf_counter() + seconds

@@ -28,7 +28,7 @@ def emulator() -> None:
 
 @emulator.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (keep it on loopback).")
-@click.option("--port", default=8089, show_default=True, type=click.IntRange(0, 65535), help="Port; 0 picks a free one.")
+@click.option("--port", default=8089, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
 @click.option("--state", type=click.Path(dir_okay=False), help="SQLite file to keep state in; in memory without it.")
 @click.option("--region", default=DEFAULT_REGION, show_default=True, help="Region used when a request names none.")
 @click.option("--account", default=DEFAULT_ACCOUNT, show_default=True, help="AWS account id in ARNs.")

@@ -113,7 +113,7 @@ def _check(shape: Shape, value: Any, path: str) -> Iterator[Violation]:
             yield Violation(path, None, "Member must be a string")
             return
         yield from _bounds(shape, len(value), value, path, "length", sensitive)
-        enum = shape.enum
+        enum = getattr(shape, "enum", None)
         if enum and value not in enum:
             yield Violation(path, value, f"Member must satisfy enum value set: [{', '.join(enum)}]", sensitive)
         pattern = shape.metadata.get("pattern")
@@ -138,9 +138,8 @@ def _check(shape: Shape, value: Any, path: str) -> Iterator[Violation]:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             yield Violation(path, None, "Member must be a timestamp")
         return
-    if kind == "blob":
-        if not isinstance(value, (str, bytes, bytearray)):
-            yield Violation(path, None, "Member must be a blob")
+    if kind == "blob" and not isinstance(value, (str, bytes, bytearray)):
+        yield Violation(path, None, "Member must be a blob")
 
 
 def _bounds(shape: Shape, measure: int, value: Any, path: str, what: str, sensitive: bool) -> Iterator[Violation]:
@@ -171,7 +170,7 @@ def check_request(operation_name: str, params: dict[str, Any], service: str = "w
 
 
 def enum_values(shape_name: str, service: str = "workmail") -> tuple[str, ...]:
-    return tuple(service_model(service).shape_for(shape_name).enum)
+    return tuple(getattr(service_model(service).shape_for(shape_name), "enum", ()))
 
 
 def member_shape(operation_name: str, member: str, service: str = "workmail") -> Shape:
