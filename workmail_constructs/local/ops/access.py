@@ -19,8 +19,7 @@ from .. import errors
 from ..engine import Context
 from ..registry import operation
 from ..store import Record
-from .common import find_entity, new_uuid, output, paginate, secret_digest, timestamp
-from .organizations import idempotent, remember, replay
+from .common import find_entity, idempotent, new_uuid, output, paginate, remember, replay, secret_digest, timestamp
 
 # Per-organization tables.
 ACCESS_RULES = "access_rules"  # keyed by rule Name

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import bisect
 import binascii
+import bisect
 import hashlib
 import json
 import uuid
@@ -37,6 +37,37 @@ def new_hex_id(prefix: str) -> str:
 def secret_digest(secret: str) -> str:
     """What the emulator keeps of a secret: enough to tell a change, never the secret itself."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+# Idempotency ----------------------------------------------------------------
+
+
+def idempotent(ctx: Context, operation_name: str, params: dict[str, Any]) -> tuple[str, str] | None:
+    """The (key, request digest) to remember for a ClientToken, or None without one."""
+    token = params.get("ClientToken")
+    if not token:
+        return None
+    significant = {k: v for k, v in params.items() if k != "ClientToken"}
+    digest = hashlib.sha256(json.dumps(significant, sort_keys=True).encode()).hexdigest()
+    return f"{ctx.account}/{operation_name}/{token}", digest
+
+
+def replay(ctx: Context, token: tuple[str, str] | None) -> dict[str, Any] | None:
+    """The earlier answer to a request retried with the same ClientToken."""
+    if token is None:
+        return None
+    seen = ctx.global_table("client_tokens").get(token[0])
+    if seen is None:
+        return None
+    if seen["digest"] != token[1]:
+        raise errors.InvalidParameterException("The ClientToken was already used with different parameters.")
+    result: dict[str, Any] = seen["result"]
+    return result
+
+
+def remember(ctx: Context, token: tuple[str, str] | None, result: dict[str, Any]) -> None:
+    if token is not None:
+        ctx.global_table("client_tokens").put(token[0], {"digest": token[1], "result": result})
 
 
 # Pagination -----------------------------------------------------------------

@@ -3,8 +3,6 @@ deletion through Deleting → Deleted, plus the AWS Directory Service directorie
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from typing import Any
 
@@ -13,7 +11,7 @@ from ..engine import Context
 from ..registry import control, operation, timer_action
 from ..store import Record
 from . import access, domains
-from .common import output, paginate, timestamp
+from .common import idempotent, output, paginate, remember, replay, timestamp
 
 # Organizations per AWS account (seed L3431).
 MAX_ORGANIZATIONS = 100
@@ -26,34 +24,6 @@ SUMMARY_FIELDS = ("OrganizationId", "Alias", "DefaultMailDomain", "ErrorMessage"
 WORKMAIL_DIRECTORY = "WorkMailDirectory"
 AD_CONNECTOR = "ADConnector"
 DIRECTORY_TYPES = (WORKMAIL_DIRECTORY, "SimpleAD", AD_CONNECTOR, "MicrosoftAD")
-
-
-def idempotent(ctx: Context, operation_name: str, params: dict[str, Any]) -> tuple[str, str] | None:
-    """The (key, request digest) to remember for a ClientToken, or None without one."""
-    token = params.get("ClientToken")
-    if not token:
-        return None
-    significant = {k: v for k, v in params.items() if k != "ClientToken"}
-    digest = hashlib.sha256(json.dumps(significant, sort_keys=True).encode()).hexdigest()
-    return f"{ctx.account}/{operation_name}/{token}", digest
-
-
-def replay(ctx: Context, token: tuple[str, str] | None) -> dict[str, Any] | None:
-    """The earlier answer to a request retried with the same ClientToken."""
-    if token is None:
-        return None
-    seen = ctx.global_table("client_tokens").get(token[0])
-    if seen is None:
-        return None
-    if seen["digest"] != token[1]:
-        raise errors.InvalidParameterException("The ClientToken was already used with different parameters.")
-    result: dict[str, Any] = seen["result"]
-    return result
-
-
-def remember(ctx: Context, token: tuple[str, str] | None, result: dict[str, Any]) -> None:
-    if token is not None:
-        ctx.global_table("client_tokens").put(token[0], {"digest": token[1], "result": result})
 
 
 def _live(org: Record) -> bool:
