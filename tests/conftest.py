@@ -60,9 +60,14 @@ def unique(prefix: str) -> str:
 
 
 @pytest.fixture
-def org_id(client: Any) -> str:
-    """A fresh Active organization (the emulator's timing is instant in tests)."""
-    return str(client.create_organization(Alias=unique("org"))["OrganizationId"])
+def org_id(client: Any) -> Iterator[str]:
+    """A fresh Active organization (the emulator's timing is instant in tests), deleted afterwards
+    so a long session stays under the quota of 100 organizations per account (seed L3431)."""
+    organization = str(client.create_organization(Alias=unique("org"))["OrganizationId"])
+    yield organization
+    state = client.describe_organization(OrganizationId=organization)["State"]
+    if state not in ("Deleting", "Deleted"):
+        client.delete_organization(OrganizationId=organization, DeleteDirectory=True, ForceDelete=True)
 
 
 @pytest.fixture

@@ -287,3 +287,21 @@ def test_resource_name_length_follows_the_model(client: Any, org_id: str) -> Non
     assert "'name'" in message and "20" in message
     _raises("ValidationException", client.create_resource, OrganizationId=org_id, Name="room", Type="CAR")
     _raises("ValidationException", client.create_user, OrganizationId=org_id, Name="u" * 65, DisplayName="x")
+
+
+def test_list_groups_filters(client: Any, org_id: str, domain: str) -> None:
+    for name in ("team-a", "team-b", "other"):
+        group_id = client.create_group(OrganizationId=org_id, Name=name)["GroupId"]
+        if name != "other":
+            client.register_to_work_mail(OrganizationId=org_id, EntityId=group_id, Email=f"{name}@{domain}")
+    listed = client.list_groups(OrganizationId=org_id)["Groups"]
+    assert [g["Name"] for g in listed] == ["other", "team-a", "team-b"]
+    teams = client.list_groups(OrganizationId=org_id, Filters={"NamePrefix": "team"})["Groups"]
+    assert [g["Name"] for g in teams] == ["team-a", "team-b"]
+    assert all(g["Email"] == f"{g['Name']}@{domain}" and g["State"] == "ENABLED" for g in teams)
+    disabled = client.list_groups(OrganizationId=org_id, Filters={"State": "DISABLED"})["Groups"]
+    assert [g["Name"] for g in disabled] == ["other"]
+    first = client.list_groups(OrganizationId=org_id, MaxResults=2)
+    rest = client.list_groups(OrganizationId=org_id, MaxResults=2, NextToken=first["NextToken"])
+    assert [g["Name"] for g in first["Groups"] + rest["Groups"]] == ["other", "team-a", "team-b"]
+    assert "NextToken" not in rest
