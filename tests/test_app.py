@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+import aws_cdk as cdk
+from aws_cdk import assertions
 
-import aws_cdk as cdk  # noqa: E402
-from aws_cdk import assertions  # noqa: E402
-
-import app as example_app  # noqa: E402
+import app as example_app
 
 
 def test_example_app_synthesizes_with_context(tmp_path: Path) -> None:

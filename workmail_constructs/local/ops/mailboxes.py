@@ -29,8 +29,7 @@ from .. import errors
 from ..engine import Context
 from ..registry import control, operation, timer_action
 from ..store import Record
-from .common import entity_by_id, find_entity, output, paginate, timestamp
-from .organizations import idempotent, remember, replay
+from .common import entity_by_id, find_entity, idempotent, output, paginate, remember, replay, timestamp
 
 PERMISSIONS = "mailbox_permissions"
 MAILBOX_ITEMS = "mailbox_messages"

@@ -32,8 +32,17 @@ from .. import errors
 from ..engine import Context
 from ..registry import control, operation
 from ..store import Record, Table
-from .common import find_entity, new_uuid, output, paginate, secret_digest, timestamp
-from .organizations import idempotent, remember, replay
+from .common import (
+    find_entity,
+    idempotent,
+    new_uuid,
+    output,
+    paginate,
+    remember,
+    replay,
+    secret_digest,
+    timestamp,
+)
 
 if TYPE_CHECKING:
     from ..engine import Emulator
