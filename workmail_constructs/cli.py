@@ -70,11 +70,16 @@ def serve(
     where = f"state in {state}" if state else "state in memory"
     click.echo(f"WorkMail emulator listening ({where}); press Ctrl+C to stop.", err=True)
     sys.stdout.flush()
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
+
+
+def _interrupt(*_: object) -> None:
+    # SIGTERM stops the server the way Ctrl+C does, closing the state file cleanly.
+    raise KeyboardInterrupt
 
 
 def _control(endpoint: str) -> EmulatorControl:
