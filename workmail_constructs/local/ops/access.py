@@ -19,7 +19,18 @@ from .. import errors
 from ..engine import Context
 from ..registry import operation
 from ..store import Record
-from .common import find_entity, idempotent, new_uuid, output, paginate, remember, replay, secret_digest, timestamp
+from .common import (
+    find_entity,
+    idempotent,
+    new_uuid,
+    output,
+    page_result,
+    paginate,
+    remember,
+    replay,
+    secret_digest,
+    timestamp,
+)
 
 # Per-organization tables.
 ACCESS_RULES = "access_rules"  # keyed by rule Name
@@ -512,10 +523,7 @@ def list_mobile_device_access_overrides(ctx: Context, req: dict[str, Any]) -> di
         req, overrides, lambda o: _override_key(o["UserId"], o["DeviceId"]),
         scope=f"mobile_overrides/{org_id}/{user_id or ''}/{device_id or ''}",
     )
-    result: dict[str, Any] = {"Overrides": [output(o, OVERRIDE_FIELDS) for o in page]}
-    if token:
-        result["NextToken"] = token
-    return result
+    return page_result("Overrides", [output(o, OVERRIDE_FIELDS) for o in page], token)
 
 
 def forget_user(ctx: Context, org_id: str, user_id: str) -> None:
@@ -673,10 +681,7 @@ def list_impersonation_roles(ctx: Context, req: dict[str, Any]) -> dict[str, Any
         lambda r: f"{str(r['Name']).lower()}\x00{r['ImpersonationRoleId']}",
         scope=f"impersonation_roles/{org_id}",
     )
-    result: dict[str, Any] = {"Roles": [output(role, ROLE_SUMMARY_FIELDS) for role in page]}
-    if token:
-        result["NextToken"] = token
-    return result
+    return page_result("Roles", [output(role, ROLE_SUMMARY_FIELDS) for role in page], token)
 
 
 @operation("GetImpersonationRoleEffect")

@@ -99,6 +99,14 @@ def paginate(
     return page, (_encode_token(sort_key(page[-1]), scope) if more and page else None)
 
 
+def page_result(member: str, items: list[Any], token: str | None) -> dict[str, Any]:
+    """A list operation's response: the page under ``member``, and NextToken when there is more."""
+    result: dict[str, Any] = {member: items}
+    if token:
+        result["NextToken"] = token
+    return result
+
+
 def _scope_digest(scope: str) -> str:
     return hashlib.sha256(scope.encode()).hexdigest()[:12]
 

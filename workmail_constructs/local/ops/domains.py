@@ -12,7 +12,7 @@ from .. import errors
 from ..engine import Context
 from ..registry import control, operation, timer_action
 from ..store import Record
-from .common import output, paginate, timestamp
+from .common import output, page_result, paginate, timestamp
 
 # Domains per organization: a hard quota (seed L3445). The Guide's domain chapter says
 # 100 (L4673); the quota table is the later, more specific statement, so it wins.
@@ -114,12 +114,8 @@ def list_mail_domains(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     ctx.organization(org_id)
     page, token = paginate(req, ctx.table(org_id, "domains").values(), lambda d: str(d["DomainName"]),
                            scope=f"domains/{org_id}")
-    result: dict[str, Any] = {
-        "MailDomains": [{"DomainName": d["DomainName"], "DefaultDomain": d["IsDefault"]} for d in page]
-    }
-    if token:
-        result["NextToken"] = token
-    return result
+    domains = [{"DomainName": d["DomainName"], "DefaultDomain": d["IsDefault"]} for d in page]
+    return page_result("MailDomains", domains, token)
 
 
 @operation("UpdateDefaultMailDomain")

@@ -9,7 +9,6 @@ an address belongs to one entity only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from ...core.password_policy import POLICY_DIRECTORIES, password_problems
@@ -28,6 +27,7 @@ from .common import (
     new_hex_id,
     new_uuid,
     output,
+    page_result,
     paginate,
     release_address,
     release_name,
@@ -91,15 +91,24 @@ def _list_order(record: Record) -> str:
 
 
 def _list(
-    ctx: Context, req: dict[str, Any], kind: str, matches: Callable[[Record], bool]
-) -> tuple[list[Record], str | None]:
+    ctx: Context, req: dict[str, Any], kind: str, member: str, fields: tuple[str, ...], prefixes: dict[str, str]
+) -> dict[str, Any]:
+    """ListUsers, ListGroups and ListResources: ``prefixes`` maps each prefix filter to the
+    member it applies to; every list can also filter by State."""
     org_id = req["OrganizationId"]
     ctx.organization(org_id)
     filters = req.get("Filters") or {}
     ordered = ctx.table(org_id, kind).ordered(_list_order, "by-name")
+
+    def matches(record: Record) -> bool:
+        return filters.get("State") in (None, record["State"]) and all(
+            _prefix(record.get(member_name), filters.get(name)) for name, member_name in prefixes.items()
+        )
+
     items = [r for r in ordered if matches(r)] if filters else ordered
     scope = f"{kind}/{org_id}/{sorted(filters.items())}"
-    return paginate(req, items, _list_order, scope=scope, presorted=True)
+    page, token = paginate(req, items, _list_order, scope=scope, presorted=True)
+    return page_result(member, [output(r, fields) for r in page], token)
 
 
 def _prefix(value: str | None, prefix: str | None) -> bool:
@@ -164,24 +173,12 @@ def describe_user(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
 
 @operation("ListUsers")
 def list_users(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
-    filters = req.get("Filters") or {}
-
-    def matches(user: Record) -> bool:
-        return (
-            _prefix(user["Name"], filters.get("UsernamePrefix"))
-            and _prefix(user.get("DisplayName"), filters.get("DisplayNamePrefix"))
-            and _prefix(user.get("Email"), filters.get("PrimaryEmailPrefix"))
-            and _prefix(user.get("IdentityProviderUserId"), filters.get("IdentityProviderUserIdPrefix"))
-            and filters.get("State") in (None, user["State"])
-        )
-
-    page, token = _list(ctx, req, "users", matches)
     fields = ("Id", "Email", "Name", "DisplayName", "State", "UserRole", "EnabledDate", "DisabledDate",
               "IdentityProviderUserId", "IdentityProviderIdentityStoreId")
-    result: dict[str, Any] = {"Users": [output(u, fields) for u in page]}
-    if token:
-        result["NextToken"] = token
-    return result
+    return _list(ctx, req, "users", "Users", fields, {
+        "UsernamePrefix": "Name", "DisplayNamePrefix": "DisplayName", "PrimaryEmailPrefix": "Email",
+        "IdentityProviderUserIdPrefix": "IdentityProviderUserId",
+    })
 
 
 @operation("UpdateUser")
@@ -293,21 +290,8 @@ def describe_group(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
 
 @operation("ListGroups")
 def list_groups(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
-    filters = req.get("Filters") or {}
-
-    def matches(group: Record) -> bool:
-        return (
-            _prefix(group["Name"], filters.get("NamePrefix"))
-            and _prefix(group.get("Email"), filters.get("PrimaryEmailPrefix"))
-            and filters.get("State") in (None, group["State"])
-        )
-
-    page, token = _list(ctx, req, "groups", matches)
     fields = ("Id", "Email", "Name", "State", "EnabledDate", "DisabledDate")
-    result: dict[str, Any] = {"Groups": [output(g, fields) for g in page]}
-    if token:
-        result["NextToken"] = token
-    return result
+    return _list(ctx, req, "groups", "Groups", fields, {"NamePrefix": "Name", "PrimaryEmailPrefix": "Email"})
 
 
 @operation("UpdateGroup")
@@ -386,10 +370,7 @@ def list_group_members(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
                 members.append({"Type": member_type, **output(member, ("Id", "Name", "State", "EnabledDate",
                                                                         "DisabledDate"))})
     page, token = paginate(req, members, lambda m: str(m["Id"]), scope=f"members/{org_id}/{group['Id']}")
-    result: dict[str, Any] = {"Members": page}
-    if token:
-        result["NextToken"] = token
-    return result
+    return page_result("Members", page, token)
 
 
 @operation("ListGroupsForEntity")
@@ -405,10 +386,7 @@ def list_groups_for_entity(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     ]
     page, token = paginate(req, groups, lambda g: str(g["GroupId"]),
                            scope=f"groups-for/{org_id}/{entity['Id']}/{prefix}")
-    result: dict[str, Any] = {"Groups": page}
-    if token:
-        result["NextToken"] = token
-    return result
+    return page_result("Groups", page, token)
 
 
 # Resources ------------------------------------------------------------------
@@ -449,21 +427,8 @@ def describe_resource(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
 
 @operation("ListResources")
 def list_resources(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
-    filters = req.get("Filters") or {}
-
-    def matches(resource: Record) -> bool:
-        return (
-            _prefix(resource["Name"], filters.get("NamePrefix"))
-            and _prefix(resource.get("Email"), filters.get("PrimaryEmailPrefix"))
-            and filters.get("State") in (None, resource["State"])
-        )
-
-    page, token = _list(ctx, req, "resources", matches)
     fields = ("Id", "Email", "Name", "Type", "State", "EnabledDate", "DisabledDate", "Description")
-    result: dict[str, Any] = {"Resources": [output(r, fields) for r in page]}
-    if token:
-        result["NextToken"] = token
-    return result
+    return _list(ctx, req, "resources", "Resources", fields, {"NamePrefix": "Name", "PrimaryEmailPrefix": "Email"})
 
 
 @operation("UpdateResource")
@@ -541,10 +506,7 @@ def list_resource_delegates(ctx: Context, req: dict[str, Any]) -> dict[str, Any]
         for delegate_id in resource["Delegates"]
     ]
     page, token = paginate(req, delegates, lambda d: str(d["Id"]), scope=f"delegates/{org_id}/{resource['Id']}")
-    result: dict[str, Any] = {"Delegates": page}
-    if token:
-        result["NextToken"] = token
-    return result
+    return page_result("Delegates", page, token)
 
 
 # Shared by users, groups and resources -------------------------------------
@@ -683,10 +645,7 @@ def list_aliases(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     _, entity = find_entity(ctx, org_id, req["EntityId"])
     items = [{"Alias": a} for a in entity["Aliases"]]
     page, token = paginate(req, items, lambda a: str(a["Alias"]).lower(), scope=f"aliases/{org_id}/{entity['Id']}")
-    result: dict[str, Any] = {"Aliases": [a["Alias"] for a in page]}
-    if token:
-        result["NextToken"] = token
-    return result
+    return page_result("Aliases", [a["Alias"] for a in page], token)
 
 
 @operation("UpdatePrimaryEmailAddress")

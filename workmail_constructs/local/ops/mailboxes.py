@@ -29,7 +29,7 @@ from .. import errors
 from ..engine import Context
 from ..registry import control, operation, timer_action
 from ..store import Record
-from .common import entity_by_id, find_entity, idempotent, output, paginate, remember, replay, timestamp
+from .common import entity_by_id, find_entity, idempotent, output, page_result, paginate, remember, replay, timestamp
 
 PERMISSIONS = "mailbox_permissions"
 MAILBOX_ITEMS = "mailbox_messages"
@@ -225,10 +225,7 @@ def list_mailbox_permissions(ctx: Context, req: dict[str, Any]) -> dict[str, Any
         })
     page, token = paginate(req, grants, lambda g: str(g["GranteeId"]),
                            scope=f"mailbox_permissions/{org_id}/{owner['Id']}")
-    result: dict[str, Any] = {"Permissions": page}
-    if token:
-        result["NextToken"] = token
-    return result
+    return page_result("Permissions", page, token)
 
 
 def forget_entity(ctx: Context, org_id: str, entity_id: str) -> None:
@@ -874,7 +871,4 @@ def list_mailbox_export_jobs(ctx: Context, req: dict[str, Any]) -> dict[str, Any
         return f"{10**12 - job['StartTime']:020.3f}/{job['JobId']}"
 
     page, token = paginate(req, recent, newest_first, scope=f"mailbox_export_jobs/{org_id}")
-    result: dict[str, Any] = {"Jobs": [_job_view(ctx, job, JOB_SUMMARY_FIELDS) for job in page]}
-    if token:
-        result["NextToken"] = token
-    return result
+    return page_result("Jobs", [_job_view(ctx, job, JOB_SUMMARY_FIELDS) for job in page], token)

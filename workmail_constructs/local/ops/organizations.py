@@ -11,7 +11,7 @@ from ..engine import Context
 from ..registry import control, operation, timer_action
 from ..store import Record
 from . import access, domains
-from .common import idempotent, output, paginate, remember, replay, timestamp
+from .common import idempotent, output, page_result, paginate, remember, replay, timestamp
 
 # Organizations per AWS account (seed L3431).
 MAX_ORGANIZATIONS = 100
@@ -141,10 +141,7 @@ def list_organizations(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
         if o["Region"] == ctx.region and o["Account"] == ctx.account
     ]
     page, token = paginate(req, mine, lambda o: str(o["OrganizationId"]), scope="organizations")
-    result: dict[str, Any] = {"OrganizationSummaries": [output(o, SUMMARY_FIELDS) for o in page]}
-    if token:
-        result["NextToken"] = token
-    return result
+    return page_result("OrganizationSummaries", [output(o, SUMMARY_FIELDS) for o in page], token)
 
 
 @operation("DeleteOrganization")

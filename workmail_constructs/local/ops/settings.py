@@ -37,6 +37,7 @@ from .common import (
     idempotent,
     new_uuid,
     output,
+    page_result,
     paginate,
     remember,
     replay,
@@ -364,10 +365,7 @@ def list_availability_configurations(ctx: Context, req: dict[str, Any]) -> dict[
     ctx.organization(org_id)
     page, token = paginate(req, ctx.table(org_id, AVAILABILITY).values(), lambda r: str(r["DomainName"]),
                            scope=f"availability/{org_id}")
-    result: dict[str, Any] = {"AvailabilityConfigurations": [_listed(r) for r in page]}
-    if token:
-        result["NextToken"] = token
-    return result
+    return page_result("AvailabilityConfigurations", [_listed(r) for r in page], token)
 
 
 def _listed(record: Record) -> dict[str, Any]:
@@ -1080,10 +1078,7 @@ def list_personal_access_tokens(ctx: Context, req: dict[str, Any]) -> dict[str, 
         req, tokens, lambda t: f"{t['DateCreated']:017.3f}/{t['PersonalAccessTokenId']}",
         scope=f"personal_access_tokens/{org_id}/{user_id or ''}",
     )
-    result: dict[str, Any] = {"PersonalAccessTokenSummaries": [output(t, TOKEN_FIELDS) for t in page]}
-    if token:
-        result["NextToken"] = token
-    return result
+    return page_result("PersonalAccessTokenSummaries", [output(t, TOKEN_FIELDS) for t in page], token)
 
 
 @operation("GetPersonalAccessTokenMetadata")
