@@ -56,8 +56,11 @@ def client(emulator_url: str, shape_failures: list[str]) -> Iterator[Any]:
 
 
 @pytest.fixture
-def flow_client(emulator_url: str, shape_failures: list[str]) -> Any:
-    return make_client(emulator_url, "workmailmessageflow")
+def flow_client(emulator_url: str, shape_failures: list[str]) -> Iterator[Any]:
+    flow = make_client(emulator_url, "workmailmessageflow")
+    install_output_checks(flow, shape_failures)
+    yield flow
+    assert not shape_failures, "responses broke botocore's output shapes:\n" + "\n".join(shape_failures)
 
 
 def unique(prefix: str) -> str:
