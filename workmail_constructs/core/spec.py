@@ -1,0 +1,425 @@
+"""The declared state of a WorkMail organization: a typed, versioned document.
+
+Constructs produce it at synth time; handlers, the CLI and the local deploy consume it.
+It is plain data: dataclasses with a JSON round trip (``to_json``/``from_json``) and a
+JSON Schema (``json_schema``) for editors. JSON member names are the field names.
+
+Objects refer to each other by name (a group's members, a resource's delegates, a
+permission's grantee), never by WorkMail id, so a spec can be written before anything
+exists. No secret is ever part of a spec: passwords are Secrets Manager references.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+
+SPEC_VERSION = 1
+
+UserRole = Literal["USER", "REMOTE_USER"]
+ResourceType = Literal["ROOM", "EQUIPMENT"]
+Effect = Literal["ALLOW", "DENY"]
+RemovalPolicy = Literal["retain", "destroy"]
+MailboxPermission = Literal["FULL_ACCESS", "SEND_AS", "SEND_ON_BEHALF"]
+FolderName = Literal["INBOX", "DELETED_ITEMS", "SENT_ITEMS", "DRAFTS", "JUNK_EMAIL"]
+RetentionAction = Literal["NONE", "DELETE", "PERMANENTLY_DELETE"]
+ImpersonationRoleType = Literal["FULL_ACCESS", "READ_ONLY"]
+FlowDirection = Literal["inbound", "outbound"]
+# Inbound and outbound actions in the Guide's order, which is also their precedence (seed L3735–L3764, L3798).
+FlowAction = Literal["DROP", "BOUNCE", "MOVE_TO_JUNK", "DEFAULT", "BYPASS_SPAM_CHECK", "ROUTE_TO_SMTP_GATEWAY",
+                     "RUN_LAMBDA"]
+
+
+class SpecError(ValueError):
+    """A spec document that can't be read: names the path of the offending field."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """A value kept in AWS Secrets Manager, resolved only inside the handler.
+
+    ``version_id`` pins a version: changing it is what tells the reconciler to set the
+    password again (passwords can't be read back, so there is nothing else to compare).
+    """
+
+    secret_id: str
+    version_id: str | None = None
+    json_key: str | None = None
+
+
+@dataclass
+class OrganizationSpec:
+    alias: str
+    directory_id: str | None = None
+    kms_key_arn: str | None = None
+    enable_interoperability: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
+    # Organizations hold mail: kept when the stack is deleted unless the user says otherwise.
+    removal_policy: RemovalPolicy = "retain"
+    # Adopt an existing organization into management instead of creating one.
+    organization_id: str | None = None
+
+
+@dataclass
+class DomainSpec:
+    name: str
+    default: bool = False
+    hosted_zone_id: str | None = None
+    # Whether the reconciler waits for the domain's ownership verification.
+    wait_for_verification: bool = False
+
+
+@dataclass
+class UserSpec:
+    name: str
+    display_name: str
+    email: str | None = None
+    enabled: bool = True
+    role: UserRole = "USER"
+    first_name: str | None = None
+    last_name: str | None = None
+    initials: str | None = None
+    telephone: str | None = None
+    street: str | None = None
+    job_title: str | None = None
+    city: str | None = None
+    company: str | None = None
+    zip_code: str | None = None
+    department: str | None = None
+    country: str | None = None
+    office: str | None = None
+    hidden_from_global_address_list: bool = False
+    identity_provider_user_id: str | None = None
+    aliases: list[str] = field(default_factory=list)
+    mailbox_quota_mb: int | None = None
+    password: SecretRef | None = None
+
+
+@dataclass
+class GroupSpec:
+    name: str
+    email: str | None = None
+    enabled: bool = True
+    hidden_from_global_address_list: bool = False
+    # Names of users or groups.
+    members: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BookingOptionsSpec:
+    auto_accept_requests: bool = True
+    auto_decline_recurring_requests: bool = False
+    auto_decline_conflicting_requests: bool = True
+
+
+@dataclass
+class ResourceSpec:
+    name: str
+    type: ResourceType
+    email: str | None = None
+    enabled: bool = True
+    description: str | None = None
+    hidden_from_global_address_list: bool = False
+    booking_options: BookingOptionsSpec = field(default_factory=BookingOptionsSpec)
+    # Names of users or groups.
+    delegates: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MailboxPermissionSpec:
+    # Name of the user or resource whose mailbox it is, and of the user or group granted access.
+    mailbox: str
+    grantee: str
+    permissions: list[MailboxPermission] = field(default_factory=list)
+
+
+@dataclass
+class AccessControlRuleSpec:
+    name: str
+    effect: Effect
+    description: str = ""
+    actions: list[str] = field(default_factory=list)
+    not_actions: list[str] = field(default_factory=list)
+    ip_ranges: list[str] = field(default_factory=list)
+    not_ip_ranges: list[str] = field(default_factory=list)
+    # User names and impersonation role names.
+    users: list[str] = field(default_factory=list)
+    not_users: list[str] = field(default_factory=list)
+    impersonation_roles: list[str] = field(default_factory=list)
+    not_impersonation_roles: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FolderConfigurationSpec:
+    name: FolderName
+    action: RetentionAction
+    period_days: int | None = None
+
+
+@dataclass
+class RetentionPolicySpec:
+    name: str
+    description: str | None = None
+    folders: list[FolderConfigurationSpec] = field(default_factory=list)
+
+
+@dataclass
+class MobileDeviceAccessRuleSpec:
+    name: str
+    effect: Effect
+    description: str | None = None
+    device_types: list[str] = field(default_factory=list)
+    not_device_types: list[str] = field(default_factory=list)
+    device_models: list[str] = field(default_factory=list)
+    not_device_models: list[str] = field(default_factory=list)
+    device_operating_systems: list[str] = field(default_factory=list)
+    not_device_operating_systems: list[str] = field(default_factory=list)
+    device_user_agents: list[str] = field(default_factory=list)
+    not_device_user_agents: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MobileDeviceAccessOverrideSpec:
+    user: str
+    device_id: str
+    effect: Effect
+    description: str | None = None
+
+
+@dataclass
+class ImpersonationRuleSpec:
+    rule_id: str
+    effect: Effect
+    name: str | None = None
+    description: str | None = None
+    # User names.
+    target_users: list[str] = field(default_factory=list)
+    not_target_users: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImpersonationRoleSpec:
+    name: str
+    type: ImpersonationRoleType
+    description: str | None = None
+    rules: list[ImpersonationRuleSpec] = field(default_factory=list)
+
+
+@dataclass
+class EmailMonitoringSpec:
+    log_group_arn: str
+    role_arn: str | None = None
+
+
+@dataclass
+class EwsProviderSpec:
+    endpoint: str
+    username: str
+    password: SecretRef
+
+
+@dataclass
+class AvailabilityConfigurationSpec:
+    domain_name: str
+    ews: EwsProviderSpec | None = None
+    lambda_arn: str | None = None
+
+
+@dataclass
+class EmailFlowRuleSpec:
+    """An inbound or outbound email flow rule as the Guide defines it (seed L3705–L3802).
+
+    WorkMail has no API for flow rules: a later part of the project evaluates them in a
+    dispatcher Lambda; the reconciler only validates them.
+    """
+
+    name: str
+    direction: FlowDirection
+    action: FlowAction
+    senders: list[str] = field(default_factory=list)
+    recipients: list[str] = field(default_factory=list)
+    lambda_arn: str | None = None
+    smtp_gateway: str | None = None
+
+
+@dataclass
+class WorkMailSpec:
+    organization: OrganizationSpec
+    version: int = SPEC_VERSION
+    domains: list[DomainSpec] = field(default_factory=list)
+    users: list[UserSpec] = field(default_factory=list)
+    groups: list[GroupSpec] = field(default_factory=list)
+    resources: list[ResourceSpec] = field(default_factory=list)
+    mailbox_permissions: list[MailboxPermissionSpec] = field(default_factory=list)
+    access_control_rules: list[AccessControlRuleSpec] | None = None
+    retention_policy: RetentionPolicySpec | None = None
+    mobile_device_access_rules: list[MobileDeviceAccessRuleSpec] | None = None
+    mobile_device_access_overrides: list[MobileDeviceAccessOverrideSpec] = field(default_factory=list)
+    impersonation_roles: list[ImpersonationRoleSpec] = field(default_factory=list)
+    inbound_dmarc_enforced: bool | None = None
+    email_monitoring: EmailMonitoringSpec | None = None
+    availability_configurations: list[AvailabilityConfigurationSpec] = field(default_factory=list)
+    email_flow_rules: list[EmailFlowRuleSpec] = field(default_factory=list)
+    # Delete users, groups and resources that exist but were never declared.
+    prune: bool = False
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(to_data(self), indent=indent, sort_keys=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> WorkMailSpec:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SpecError("", f"not valid JSON: {exc}") from None
+        return from_data(cls, data)
+
+
+# Serialization ------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def to_data(value: Any) -> Any:
+    """A spec object as JSON-ready data: optional fields that are unset are left out."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        data: dict[str, Any] = {}
+        for f in dataclasses.fields(value):
+            item = getattr(value, f.name)
+            if item is None:
+                continue
+            data[f.name] = to_data(item)
+        return data
+    if isinstance(value, list):
+        return [to_data(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_data(v) for k, v in value.items()}
+    return value
+
+
+def from_data(cls: type[T], data: Any, path: str = "") -> T:
+    """Build ``cls`` from JSON data, with an error naming the path of anything wrong."""
+    result: T = _convert(cls, data, path)
+    if isinstance(result, WorkMailSpec) and result.version != SPEC_VERSION:
+        raise SpecError("version", f"unsupported spec version {result.version}; this library reads {SPEC_VERSION}")
+    return result
+
+
+@typing.no_type_check
+def _convert(annotation: Any, data: Any, path: str) -> Any:
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        options = [a for a in get_args(annotation) if a is not type(None)]
+        if data is None:
+            return None
+        return _convert(options[0], data, path)
+    if origin is Literal:
+        if data not in get_args(annotation):
+            allowed = ", ".join(repr(a) for a in get_args(annotation))
+            raise SpecError(path, f"must be one of {allowed}, not {data!r}")
+        return data
+    if origin is list:
+        if not isinstance(data, list):
+            raise SpecError(path, f"must be a list, not {type(data).__name__}")
+        (item,) = get_args(annotation)
+        return [_convert(item, v, f"{path}[{i}]") for i, v in enumerate(data)]
+    if origin is dict:
+        if not isinstance(data, dict):
+            raise SpecError(path, f"must be an object, not {type(data).__name__}")
+        _, item = get_args(annotation)
+        return {str(k): _convert(item, v, f"{path}.{k}") for k, v in data.items()}
+    if dataclasses.is_dataclass(annotation):
+        if not isinstance(data, dict):
+            raise SpecError(path, f"must be an object, not {type(data).__name__}")
+        hints = get_type_hints(annotation)
+        known = {f.name for f in dataclasses.fields(annotation)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise SpecError(_at(path, unknown[0]), f"unknown field; expected one of {', '.join(sorted(known))}")
+        values = {}
+        for f in dataclasses.fields(annotation):
+            if f.name in data:
+                values[f.name] = _convert(hints[f.name], data[f.name], _at(path, f.name))
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise SpecError(_at(path, f.name), "is required")
+        return annotation(**values)
+    if annotation is bool:
+        if not isinstance(data, bool):
+            raise SpecError(path, f"must be true or false, not {data!r}")
+        return data
+    if annotation is int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            raise SpecError(path, f"must be a whole number, not {data!r}")
+        return data
+    if annotation is str:
+        if not isinstance(data, str):
+            raise SpecError(path, f"must be a string, not {data!r}")
+        return data
+    raise TypeError(f"unsupported annotation {annotation!r} at {path}")
+
+
+def _at(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+# JSON Schema --------------------------------------------------------------------
+
+
+def json_schema() -> dict[str, Any]:
+    """A JSON Schema (draft 2020-12) of the spec document, for editors and CI checks."""
+    definitions: dict[str, Any] = {}
+    root = _schema(WorkMailSpec, definitions)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://workmail-constructs/spec/v{SPEC_VERSION}.json",
+        "title": "WorkMail declared state",
+        **root,
+        "$defs": definitions,
+    }
+
+
+@typing.no_type_check
+def _schema(annotation: Any, definitions: dict[str, Any]) -> dict[str, Any]:
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        options = [a for a in get_args(annotation) if a is not type(None)]
+        return {"anyOf": [_schema(options[0], definitions), {"type": "null"}]}
+    if origin is Literal:
+        return {"enum": list(get_args(annotation))}
+    if origin is list:
+        return {"type": "array", "items": _schema(get_args(annotation)[0], definitions)}
+    if origin is dict:
+        return {"type": "object", "additionalProperties": _schema(get_args(annotation)[1], definitions)}
+    if dataclasses.is_dataclass(annotation):
+        name = annotation.__name__
+        if name not in definitions:
+            definitions[name] = {}
+            hints = get_type_hints(annotation)
+            properties = {f.name: _schema(hints[f.name], definitions) for f in dataclasses.fields(annotation)}
+            required = [
+                f.name for f in dataclasses.fields(annotation)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            ]
+            definition: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+            if annotation.__doc__ and not annotation.__doc__.startswith(f"{name}("):
+                definition["description"] = " ".join(annotation.__doc__.split())
+            if required:
+                definition["required"] = required
+            if annotation is WorkMailSpec:
+                properties["version"] = {"const": SPEC_VERSION}
+            definitions[name] = definition
+        if annotation is WorkMailSpec:
+            return {"$ref": f"#/$defs/{name}"}
+        return {"$ref": f"#/$defs/{name}"}
+    return {bool: {"type": "boolean"}, int: {"type": "integer"}, str: {"type": "string"}}[annotation]
