@@ -102,6 +102,9 @@ class UserSpec:
     aliases: list[str] = field(default_factory=list)
     mailbox_quota_mb: int | None = None
     password: SecretRef | None = None
+    # A stable identity across renames (the construct path): WorkMail can't rename a
+    # user, so a new name under the same logical id is planned as a replacement.
+    logical_id: str | None = None
 
 
 @dataclass
@@ -113,6 +116,7 @@ class GroupSpec:
     # Names of users or groups.
     members: list[str] = field(default_factory=list)
     aliases: list[str] = field(default_factory=list)
+    logical_id: str | None = None
 
 
 @dataclass
@@ -134,6 +138,8 @@ class ResourceSpec:
     # Names of users or groups.
     delegates: list[str] = field(default_factory=list)
     aliases: list[str] = field(default_factory=list)
+    # Resources can be renamed in place (UpdateResource.Name), so a new name is an update.
+    logical_id: str | None = None
 
 
 @dataclass
