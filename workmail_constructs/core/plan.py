@@ -42,6 +42,12 @@ USER_ATTRIBUTES = (
 # Organization settings fixed at creation: WorkMail has no UpdateOrganization.
 ORGANIZATION_IMMUTABLE = ("alias", "directory_id", "kms_key_arn", "enable_interoperability")
 ENTITY_SECTIONS = ("users", "groups", "resources")
+# Links go before the objects they link, objects before the domains their addresses use.
+DELETE_ORDER = (
+    "group_member", "resource_delegate", "mailbox_permission", "access_control_rule", "mobile_device_access_override",
+    "mobile_device_access_rule", "impersonation_role", "availability_configuration", "retention_policy",
+    "email_monitoring", "inbound_dmarc", "user", "group", "resource", "domain", "organization",
+)
 
 
 class PlanError(ValueError):
@@ -166,8 +172,7 @@ class _Planner:
         (self.deletes if change.action == "delete" else self.creates).append(change)
 
     def run(self) -> None:
-        if not self.organization():
-            return
+        self.organization()
         self.domains()
         self.entities()
         self.memberships()
@@ -175,10 +180,11 @@ class _Planner:
         self.policies()
         self.flow_rules()
         # Deletes after everything else, most dependent first, as apply runs them.
+        self.deletes.sort(key=lambda c: DELETE_ORDER.index(c.kind))
         self.plan.changes = self.creates + self.deletes
 
     # Organization -------------------------------------------------------------------
-    def organization(self) -> bool:
+    def organization(self) -> None:
         declared = self.declared.organization
         found = self.actual.organization
         if found is None:
@@ -188,10 +194,8 @@ class _Planner:
                     "does not exist (or is deleted)."
                 )
             self.add(Change("create", "organization", declared.alias, "declared, does not exist", after=declared))
-            # Nothing else exists yet: everything declared is created.
-            self.actual = ActualState(read_sections=set(ENTITY_SECTIONS) | {"domains"})
-            self.scope = None
-            return True
+            self._start_empty()
+            return
         current = found.spec
         # Settings WorkMail does not report are compared with what was declared before.
         known_before = self.previous.organization if self.previous else None
@@ -213,11 +217,17 @@ class _Planner:
                 "old one is deleted with all its mailboxes",
                 destructive=True, before=current, after=declared, fields=tuple(immutable), id=found.organization_id,
             ))
-            return False
+            # The new organization starts empty: everything declared is created in it.
+            self._start_empty()
+            return
         if current.tags != declared.tags:
             self.add(Change("update", "organization", declared.alias, "tags differ", before=current, after=declared,
                             fields=(FieldChange("tags", current.tags, declared.tags),), id=found.organization_id))
-        return True
+
+    def _start_empty(self) -> None:
+        """Plan against a new, empty organization: everything declared is created."""
+        self.actual = ActualState()
+        self.scope = None
 
     # Domains ------------------------------------------------------------------------
     def domains(self) -> None:
