@@ -1,0 +1,81 @@
+"""The reconcile cycle in one call: validate → read → plan → apply.
+
+Handlers, the CLI and the local deploy all go through here, so they validate, read and
+plan the same way. ``plan_changes`` stops before apply, for previews and drift checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .api import WorkMailApi
+from .apply import ApplyResult, ProgressEvent, Timeouts, apply
+from .changes import Plan
+from .plan import incremental_scope, plan
+from .read import ReadScope, read_full, read_organization, read_scoped
+from .spec import SecretRef, WorkMailSpec
+from .state import ActualState
+from .validate import check
+
+
+@dataclass
+class Planned:
+    plan: Plan
+    actual: ActualState
+
+
+def plan_changes(
+    api: WorkMailApi,
+    declared: WorkMailSpec | None,
+    previous: WorkMailSpec | None = None,
+    *,
+    organization_id: str | None = None,
+    incremental: bool = False,
+    max_workers: int = 8,
+) -> Planned:
+    """Read what the plan needs and plan.
+
+    ``incremental`` reads only what differs between ``previous`` and ``declared`` (the
+    custom-resource handler's case, where cost must follow the size of the change);
+    otherwise the whole organization is read, which also finds drift.
+    """
+    if declared is not None:
+        check(declared)
+        organization_id = organization_id or declared.organization.organization_id
+    actual = ActualState()
+    scope = incremental_scope(previous, declared) if incremental and declared is not None else None
+    if organization_id:
+        if scope is not None:
+            actual = read_scoped(api, organization_id, _read_scope(scope), max_workers=max_workers)
+        elif declared is None:
+            # Removing the spec touches at most the organization itself.
+            actual = ActualState(organization=read_organization(api, organization_id))
+        else:
+            actual = read_full(api, organization_id, max_workers=max_workers)
+    return Planned(plan(declared, actual, previous, scope=scope), actual)
+
+
+def _read_scope(scope: ReadScope) -> ReadScope:
+    return ReadScope(users=set(scope.users), groups=set(scope.groups), resources=set(scope.resources),
+                     sections=set(scope.sections))
+
+
+def reconcile(
+    api: WorkMailApi,
+    declared: WorkMailSpec | None,
+    previous: WorkMailSpec | None = None,
+    *,
+    resolve_secret: Callable[[SecretRef], str],
+    organization_id: str | None = None,
+    allow_destructive: bool = False,
+    incremental: bool = False,
+    max_workers: int = 8,
+    on_progress: Callable[[ProgressEvent], None] | None = None,
+    timeouts: Timeouts | None = None,
+) -> ApplyResult:
+    """Make the organization match ``declared`` and say exactly what was done."""
+    planned = plan_changes(api, declared, previous, organization_id=organization_id, incremental=incremental,
+                           max_workers=max_workers)
+    return apply(planned.plan, api, resolve_secret=resolve_secret, allow_destructive=allow_destructive,
+                 max_workers=max_workers, on_progress=on_progress, timeouts=timeouts or Timeouts())
