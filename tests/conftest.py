@@ -21,7 +21,8 @@ from workmail_constructs.local import EmulatorControl, running_emulator
 
 REGION = "us-east-1"
 # No retries: tests must see every error the emulator returns, including injected faults.
-NO_RETRIES = Config(retries={"max_attempts": 1, "mode": "standard"})
+# (botocore's "max_attempts" counts retries; "total_max_attempts" counts every attempt.)
+NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
 def make_client(url: str, service: str = "workmail", region: str = REGION, config: Config = NO_RETRIES) -> Any:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 
 from workmail_constructs.core.changes import Change
-from workmail_constructs.core.plan import ReadScope, incremental_scope, plan
+from workmail_constructs.core.plan import incremental_scope, plan
+from workmail_constructs.core.read import ReadScope
 from workmail_constructs.core.spec import (
     AccessControlRuleSpec,
     DomainSpec,
@@ -241,11 +242,12 @@ def test_incremental_scope_names_only_what_changed() -> None:
     declared = base()
     declared.users[1].display_name = "Robert"
     scope = incremental_scope(previous, declared)
-    assert scope == ReadScope(users={"bob"})
+    assert scope == ReadScope(users={"bob"}, organization=True)
     declared.resources[0].delegates = ["alice", "bob"]
     declared.mailbox_permissions.append(MailboxPermissionSpec("alice", "bob", ["FULL_ACCESS"]))
     scope = incremental_scope(previous, declared)
     assert scope is not None and scope.users == {"bob", "alice"} and scope.resources == {"room"}
+    assert scope.mailbox_permissions == {"alice"}
     assert incremental_scope(None, declared) is None
 
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .changes import Change, FieldChange, ManualStep, Plan
+from .read import ReadScope
 from .spec import (
     AvailabilityConfigurationSpec,
     EmailMonitoringSpec,
@@ -52,21 +52,6 @@ DELETE_ORDER = (
 
 class PlanError(ValueError):
     """The inputs can't be planned (for example, an adopted organization that doesn't exist)."""
-
-
-@dataclass
-class ReadScope:
-    """What a scoped read must cover for an incremental plan: the entities a change
-    touches and the sections that changed. Names are lower-cased."""
-
-    users: set[str] = field(default_factory=set)
-    groups: set[str] = field(default_factory=set)
-    resources: set[str] = field(default_factory=set)
-    sections: set[str] = field(default_factory=set)
-
-    def entities(self, section: str) -> set[str]:
-        names: set[str] = getattr(self, section)
-        return names
 
 
 def plan(
@@ -162,7 +147,7 @@ class _Planner:
         if self.read(section):
             return True
         assert self.scope is not None
-        return name.lower() in self.scope.entities(section)
+        return name.lower() in self.scope.names(section)
 
     def owned(self, previous_names: set[str], name: str) -> bool:
         """Whether an existing object that is not declared now should be deleted."""
@@ -406,7 +391,7 @@ class _Planner:
 
     def _mailbox_known(self, mailbox: str) -> bool:
         scope = self.scope
-        return scope is None or mailbox in scope.users or mailbox in scope.groups or mailbox in scope.resources
+        return scope is None or mailbox in {m.lower() for m in scope.mailbox_permissions}
 
     # Policies -----------------------------------------------------------------------
     def policies(self) -> None:
@@ -605,21 +590,23 @@ def incremental_scope(previous: WorkMailSpec | None, declared: WorkMailSpec) -> 
     """
     if previous is None or previous.organization != declared.organization or previous.prune != declared.prune:
         return None
-    scope = ReadScope()
+    # The organization is read too (2 calls): the plan needs to know it is there and Active.
+    scope = ReadScope(organization=True)
     if previous.domains != declared.domains:
         scope.sections.add("domains")
     for section in ENTITY_SECTIONS:
         before = _by_name(getattr(previous, section), lambda e: e.name)
         after = _by_name(getattr(declared, section), lambda e: e.name)
         changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
-        scope.entities(section).update(changed)
+        _scope_names(scope, section).update(changed)
     before_permissions = {(p.mailbox.lower(), p.grantee.lower()): p for p in previous.mailbox_permissions}
     after_permissions = {(p.mailbox.lower(), p.grantee.lower()): p for p in declared.mailbox_permissions}
     for key in set(before_permissions) | set(after_permissions):
         if before_permissions.get(key) != after_permissions.get(key):
             mailbox = key[0]
             section = _section_of(declared, mailbox) or _section_of(previous, mailbox) or "users"
-            scope.entities(section).add(mailbox)
+            _scope_names(scope, section).add(mailbox)
+            scope.mailbox_permissions.add(mailbox)
     for section in (
         "access_control_rules", "retention_policy", "mobile_device_access_rules", "mobile_device_access_overrides",
         "impersonation_roles", "email_monitoring", "availability_configurations",
@@ -629,6 +616,11 @@ def incremental_scope(previous: WorkMailSpec | None, declared: WorkMailSpec) -> 
     if previous.inbound_dmarc_enforced != declared.inbound_dmarc_enforced:
         scope.sections.add("inbound_dmarc")
     return scope
+
+
+def _scope_names(scope: ReadScope, section: str) -> set[str]:
+    names: set[str] = getattr(scope, section)
+    return names
 
 
 def _section_of(spec: WorkMailSpec, name: str) -> str | None:

@@ -13,7 +13,7 @@ from .api import WorkMailApi
 from .apply import ApplyResult, ProgressEvent, Timeouts, apply
 from .changes import Plan
 from .plan import incremental_scope, plan
-from .read import ReadScope, read_full, read_organization, read_scoped
+from .read import read_full, read_organization, read_scoped
 from .spec import SecretRef, WorkMailSpec
 from .state import ActualState
 from .validate import check
@@ -47,18 +47,13 @@ def plan_changes(
     scope = incremental_scope(previous, declared) if incremental and declared is not None else None
     if organization_id:
         if scope is not None:
-            actual = read_scoped(api, organization_id, _read_scope(scope), max_workers=max_workers)
+            actual = read_scoped(api, organization_id, scope, max_workers=max_workers)
         elif declared is None:
             # Removing the spec touches at most the organization itself.
             actual = ActualState(organization=read_organization(api, organization_id))
         else:
             actual = read_full(api, organization_id, max_workers=max_workers)
     return Planned(plan(declared, actual, previous, scope=scope), actual)
-
-
-def _read_scope(scope: ReadScope) -> ReadScope:
-    return ReadScope(users=set(scope.users), groups=set(scope.groups), resources=set(scope.resources),
-                     sections=set(scope.sections))
 
 
 def reconcile(
