@@ -39,7 +39,8 @@ def full_spec() -> WorkMailSpec:
         groups=[GroupSpec(name="eng", email="eng@acme.example", members=["alice"])],
         resources=[ResourceSpec(name="room", type="ROOM", delegates=["alice"])],
         mailbox_permissions=[MailboxPermissionSpec(mailbox="room", grantee="eng", permissions=["SEND_AS"])],
-        access_control_rules=[AccessControlRuleSpec(name="deny-imap", effect="DENY", actions=["IMAP"])],
+        access_control_rules=[AccessControlRuleSpec(name="deny-imap", effect="DENY", description="No IMAP",
+                                                   actions=["IMAP"])],
         retention_policy=RetentionPolicySpec(name="keep", folders=[FolderConfigurationSpec("INBOX", "DELETE", 30)]),
         impersonation_roles=[ImpersonationRoleSpec(name="audit", type="READ_ONLY", rules=[
             ImpersonationRuleSpec(rule_id="r1", effect="ALLOW", target_users=["alice"])])],

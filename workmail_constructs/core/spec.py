@@ -154,7 +154,8 @@ class MailboxPermissionSpec:
 class AccessControlRuleSpec:
     name: str
     effect: Effect
-    description: str = ""
+    # Required by PutAccessControlRule, whose pattern needs at least one character.
+    description: str
     actions: list[str] = field(default_factory=list)
     not_actions: list[str] = field(default_factory=list)
     ip_ranges: list[str] = field(default_factory=list)
