@@ -4,6 +4,8 @@ Changes run in phases; within a phase they run concurrently (bounded by ``max_wo
 
 1. organization create / replace / update (tags)
 2. domain registrations, verification waits, the default domain
+   then: deletes of users, groups and resources whose name or address a create or
+   update in the same plan takes (a group replaced by a room of the same name)
 3. users, groups and resources: create, update, replace (rename)
 4. group members and resource delegates added; impersonation roles (their rules name
    target users by id, so they come after the users they name)
@@ -115,10 +117,11 @@ class DestructiveChangeRefused(Exception):
 
 # Phases ---------------------------------------------------------------------------------
 
-ORGANIZATION, DOMAINS, ENTITIES, LINKS, POLICIES, REMOVALS, ENTITY_DELETES, DOMAIN_DELETES, ORGANIZATION_DELETE = (
-    range(9)
-)
-PHASES = range(9)
+(
+    ORGANIZATION, DOMAINS, RELEASES, ENTITIES, LINKS, POLICIES, REMOVALS, ENTITY_DELETES, DOMAIN_DELETES,
+    ORGANIZATION_DELETE,
+) = range(10)
+PHASES = range(10)
 
 ENTITY_KINDS = ("user", "group", "resource")
 # Setting kinds written by one put-style call for create, update and replace alike.
@@ -283,6 +286,12 @@ class _Applier:
         self._ids: dict[tuple[str, str], str] = {}
         self._role_ids: dict[str, str] = {}
         self._roles_listed = False
+        # Names and addresses that entity creates and updates of this plan take: an entity
+        # deleted by the same plan that holds one of them must go first.
+        self._claimed: set[str] = set()
+        for change in plan.changes:
+            if change.kind in ENTITY_KINDS and change.action != "delete" and change.after is not None:
+                self._claimed |= {change.after.name.lower(), *(a.lower() for a in _addresses(change.after))}
         self._default_declared = any(
             c.kind == "domain" and c.action != "delete" and isinstance(c.after, DomainSpec) and c.after.default
             for c in plan.changes
@@ -730,7 +739,9 @@ class _Applier:
         spec_type: type[Any] = {"user": UserSpec, "group": GroupSpec, "resource": ResourceSpec}[kind]
         if action == "delete":
             before = _spec(change.before, spec_type, change)
-            return {ENTITY_DELETES: lambda: self._entity_delete(kind, before.name, change.id, before.enabled)}
+            held = {before.name.lower(), *(a.lower() for a in _addresses(before))}
+            phase = RELEASES if held & self._claimed else ENTITY_DELETES
+            return {phase: lambda: self._entity_delete(kind, before.name, change.id, before.enabled)}
         after = _spec(change.after, spec_type, change)
         _check_addresses(after)
         shared: dict[str, Any] = {}

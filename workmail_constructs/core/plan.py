@@ -84,7 +84,10 @@ def _norm(value: Any) -> Any:
     if isinstance(value, str):
         return value
     if isinstance(value, list):
-        return sorted(_norm(v) for v in value)
+        return sorted((_norm(v) for v in value), key=repr)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # Nested objects (impersonation rules, folders) compare field by field, lists order-free.
+        return tuple((f.name, _norm(getattr(value, f.name))) for f in dataclasses.fields(value))
     return value
 
 

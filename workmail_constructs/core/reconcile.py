@@ -69,8 +69,25 @@ def reconcile(
     on_progress: Callable[[ProgressEvent], None] | None = None,
     timeouts: Timeouts | None = None,
 ) -> ApplyResult:
-    """Make the organization match ``declared`` and say exactly what was done."""
+    """Make the organization match ``declared`` and say exactly what was done.
+
+    A new organization comes with things WorkMail makes itself (default access and
+    device rules, the test domain as default, DMARC enforcement) that no plan made
+    before it existed could see; so after creating one, the new organization is read
+    and planned once more, and the result covers both passes.
+    """
     planned = plan_changes(api, declared, previous, organization_id=organization_id, incremental=incremental,
                            max_workers=max_workers)
-    return apply(planned.plan, api, resolve_secret=resolve_secret, allow_destructive=allow_destructive,
-                 max_workers=max_workers, on_progress=on_progress, timeouts=timeouts or Timeouts())
+    options = {
+        "resolve_secret": resolve_secret, "allow_destructive": allow_destructive, "max_workers": max_workers,
+        "on_progress": on_progress, "timeouts": timeouts or Timeouts(),
+    }
+    result = apply(planned.plan, api, **options)  # type: ignore[arg-type]
+    created = any(c.kind == "organization" and c.action in ("create", "replace") for c in planned.plan.changes)
+    if not (created and result.ok and declared is not None and result.organization_id):
+        return result
+    follow_up = plan_changes(api, declared, declared, organization_id=result.organization_id,
+                             max_workers=max_workers).plan
+    second = apply(follow_up, api, **options)  # type: ignore[arg-type]
+    return ApplyResult(result.organization_id, result.done + second.done, result.failed + second.failed,
+                       result.skipped + second.skipped)
