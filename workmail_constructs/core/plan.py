@@ -209,7 +209,7 @@ class _Planner:
             self._start_empty()
             return
         if current.tags != declared.tags:
-            self.add(Change("update", "organization", declared.alias, "tags differ", before=current, after=declared,
+            self.add(Change("update", "organization", declared.alias, "changed: tags", before=current, after=declared,
                             fields=(FieldChange("tags", current.tags, declared.tags),), id=found.organization_id))
 
     def _start_empty(self) -> None:
@@ -334,7 +334,7 @@ class _Planner:
             return
         names = ", ".join(f.name for f in fields)
         disabling = any(f.name == "enabled" and f.new is False for f in fields)
-        reason = f"{names} differ"
+        reason = f"changed: {names}"
         if disabling:
             reason += "; disabling removes the mailbox, which WorkMail deletes for good after 30 days"
         self.add(Change("update", kind, spec.name, reason, destructive=disabling and kind != "group",
@@ -382,7 +382,7 @@ class _Planner:
                                 "declared", after=permission))
             elif set(found.permissions) != set(permission.permissions):
                 self.add(Change("update", "mailbox_permission", f"{permission.mailbox}/{permission.grantee}",
-                                "permissions differ", before=found, after=permission,
+                                "changed: permissions", before=found, after=permission,
                                 fields=(FieldChange("permissions", found.permissions, permission.permissions),)))
         for key, found in self.actual.mailbox_permissions.items():
             if key in declared or not (self.declared.prune or key in previous):
@@ -450,7 +450,7 @@ class _Planner:
                 for f in _data_fields(spec) if _differs(f, getattr(found, f), getattr(spec, f))
             ]
             if fields:
-                self.add(Change("update", kind, key(spec), ", ".join(f.name for f in fields) + " differ",
+                self.add(Change("update", kind, key(spec), "changed: " + ", ".join(f.name for f in fields),
                                 before=found, after=spec, fields=tuple(fields), id=ids.get(name)))
         for name, found in actual.items():
             if name in declared or not (authoritative or self.declared.prune or name in owned):
@@ -470,7 +470,7 @@ class _Planner:
             fields = _availability_fields(found, spec, previous.get(name))
             if fields:
                 self.add(Change("update", "availability_configuration", spec.domain_name,
-                                ", ".join(f.name for f in fields) + " differ", before=found, after=spec,
+                                "changed: " + ", ".join(f.name for f in fields), before=found, after=spec,
                                 fields=tuple(fields)))
         for name, found in self.actual.availability_configurations.items():
             if name not in declared and (self.declared.prune or name in previous):
@@ -490,8 +490,9 @@ class _Planner:
             return
         fields = _retention_fields(found.spec, declared)
         if fields:
-            self.add(Change("update", "retention_policy", declared.name, ", ".join(f.name for f in fields)
-                            + " differ", before=found.spec, after=declared, fields=tuple(fields), id=found.id))
+            self.add(Change("update", "retention_policy", declared.name,
+                            "changed: " + ", ".join(f.name for f in fields), before=found.spec, after=declared,
+                            fields=tuple(fields), id=found.id))
 
     def _monitoring(self) -> None:
         declared = self.declared.email_monitoring
