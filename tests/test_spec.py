@@ -96,3 +96,14 @@ def test_json_schema_describes_the_document() -> None:
 def test_schema_accepts_a_full_document() -> None:
     jsonschema = pytest.importorskip("jsonschema")
     jsonschema.validate(json.loads(full_spec().to_json()), json_schema())
+
+
+def test_published_schema_is_current() -> None:
+    """docs/workmail-spec.schema.json is what json_schema() says; regenerate it when the spec changes."""
+    from pathlib import Path
+
+    published = Path(__file__).parent.parent / "docs" / "workmail-spec.schema.json"
+    assert json.loads(published.read_text()) == json_schema(), (
+        "regenerate with: .venv/bin/python -c \"import json; from workmail_constructs.core.spec import json_schema; "
+        "open('docs/workmail-spec.schema.json','w').write(json.dumps(json_schema(), indent=2) + '\\n')\""
+    )
