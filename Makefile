@@ -32,6 +32,7 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.emulator_throughput
 	$(BIN)/python -m bench.list_users
+	$(BIN)/python -m bench.reconcile_scale
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache cdk.out .workmail
