@@ -78,16 +78,17 @@ def reconcile(
     """
     planned = plan_changes(api, declared, previous, organization_id=organization_id, incremental=incremental,
                            max_workers=max_workers)
-    options = {
-        "resolve_secret": resolve_secret, "allow_destructive": allow_destructive, "max_workers": max_workers,
-        "on_progress": on_progress, "timeouts": timeouts or Timeouts(),
-    }
-    result = apply(planned.plan, api, **options)  # type: ignore[arg-type]
+
+    def run(changes: Plan) -> ApplyResult:
+        return apply(changes, api, resolve_secret=resolve_secret, allow_destructive=allow_destructive,
+                     max_workers=max_workers, on_progress=on_progress, timeouts=timeouts or Timeouts())
+
+    result = run(planned.plan)
     created = any(c.kind == "organization" and c.action in ("create", "replace") for c in planned.plan.changes)
     if not (created and result.ok and declared is not None and result.organization_id):
         return result
     follow_up = plan_changes(api, declared, declared, organization_id=result.organization_id,
                              max_workers=max_workers).plan
-    second = apply(follow_up, api, **options)  # type: ignore[arg-type]
+    second = run(follow_up)
     return ApplyResult(result.organization_id, result.done + second.done, result.failed + second.failed,
                        result.skipped + second.skipped)
