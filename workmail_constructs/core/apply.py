@@ -42,6 +42,7 @@ from botocore.exceptions import ClientError
 from .api import WorkMailApi, error_code
 from .changes import Change, Plan
 from .spec import (
+    USER_TEXT_ATTRIBUTES,
     AccessControlRuleSpec,
     AvailabilityConfigurationSpec,
     BookingOptionsSpec,
@@ -57,6 +58,7 @@ from .spec import (
     RetentionPolicySpec,
     SecretRef,
     UserSpec,
+    api_member,
 )
 
 T = TypeVar("T")
@@ -138,11 +140,7 @@ CONFLICT_CODES = frozenset({"EmailAddressInUseException", "NameAvailabilityExcep
 # ClientTokens an earlier life of an object may have used, tried in turn (see _token_chain).
 MAX_STALE_TOKENS = 10
 
-USER_ATTRIBUTE_MEMBERS = {
-    "display_name": "DisplayName", "first_name": "FirstName", "last_name": "LastName", "initials": "Initials",
-    "telephone": "Telephone", "street": "Street", "job_title": "JobTitle", "city": "City", "company": "Company",
-    "zip_code": "ZipCode", "department": "Department", "country": "Country", "office": "Office",
-}
+USER_ATTRIBUTE_MEMBERS = {name: api_member(name) for name in USER_TEXT_ATTRIBUTES}
 # Attributes CreateUser doesn't take: set by an UpdateUser right after.
 USER_LATER_ATTRIBUTES = (
     "initials", "telephone", "street", "job_title", "city", "company", "zip_code", "department", "country", "office",
@@ -779,7 +777,7 @@ class _Applier:
             params.update(DisplayName=spec.display_name, Role=spec.role)
             for name in ("first_name", "last_name", "identity_provider_user_id"):
                 if getattr(spec, name):
-                    params[_member(name)] = getattr(spec, name)
+                    params[api_member(name)] = getattr(spec, name)
             if password is not None:
                 params["Password"] = password
         elif isinstance(spec, ResourceSpec):
@@ -811,7 +809,7 @@ class _Applier:
                 if password is not None:
                     self._call("ResetPassword", UserId=entity_id, Password=password)
             elif later:
-                self._call("UpdateUser", UserId=entity_id, **{_member(n): getattr(spec, n) for n in later})
+                self._call("UpdateUser", UserId=entity_id, **{api_member(n): getattr(spec, n) for n in later})
         elif adopted and isinstance(spec, GroupSpec):
             self._call("UpdateGroup", GroupId=entity_id, HiddenFromGlobalAddressList=hidden)
         elif adopted and isinstance(spec, ResourceSpec):
@@ -1075,7 +1073,7 @@ class _Applier:
                      "device_operating_systems", "not_device_operating_systems", "device_user_agents",
                      "not_device_user_agents"):
             if getattr(spec, name):
-                params[_member(name)] = list(getattr(spec, name))
+                params[api_member(name)] = list(getattr(spec, name))
         if change.action == "update":
             rule_id = change.id or self._mobile_rule_id(spec.name)
             if rule_id is None:
@@ -1297,11 +1295,6 @@ def _split_link(key: str, member: str) -> tuple[str, str]:
         return key[: -len(suffix)], key[-len(member):]
     owner, _, rest = key.partition("/")
     return owner, rest or member
-
-
-def _member(field_name: str) -> str:
-    """The API member of a spec field: first_name → FirstName."""
-    return "".join(part.capitalize() for part in field_name.split("_"))
 
 
 def _tags(tags: dict[str, str]) -> list[dict[str, str]]:

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from .changes import Change, FieldChange, ManualStep, Plan
 from .read import ReadScope
 from .spec import (
+    USER_TEXT_ATTRIBUTES,
     AvailabilityConfigurationSpec,
     EmailMonitoringSpec,
     RetentionPolicySpec,
@@ -34,11 +35,7 @@ from .state import ActualGroup, ActualResource, ActualState
 # The mailbox size WorkMail gives a user when none is set: 50 GB (seed L3454).
 DEFAULT_MAILBOX_QUOTA_MB = 51200
 
-USER_ATTRIBUTES = (
-    "display_name", "role", "first_name", "last_name", "initials", "telephone", "street", "job_title", "city",
-    "company", "zip_code", "department", "country", "office", "hidden_from_global_address_list",
-    "identity_provider_user_id",
-)
+USER_ATTRIBUTES = (*USER_TEXT_ATTRIBUTES, "role", "hidden_from_global_address_list", "identity_provider_user_id")
 # Organization settings fixed at creation: WorkMail has no UpdateOrganization.
 ORGANIZATION_IMMUTABLE = ("alias", "directory_id", "kms_key_arn", "enable_interoperability")
 ENTITY_SECTIONS = ("users", "groups", "resources")

@@ -70,6 +70,7 @@ from botocore.exceptions import ClientError
 from . import service_model
 from .api import WorkMailApi, error_code, map_concurrent, pages
 from .spec import (
+    USER_TEXT_ATTRIBUTES,
     AccessControlRuleSpec,
     AvailabilityConfigurationSpec,
     BookingOptionsSpec,
@@ -95,6 +96,7 @@ from .spec import (
     SecretRef,
     UserRole,
     UserSpec,
+    api_member,
 )
 from .state import (
     SECTIONS,
@@ -676,25 +678,15 @@ class _Reader:
             return None
         role = str(d.get("UserRole") or "USER")
         enabled = d.get("State") == "ENABLED"
+        attributes: dict[str, Any] = {name: d.get(api_member(name)) for name in USER_TEXT_ATTRIBUTES}
+        attributes["display_name"] = attributes["display_name"] or ""
         spec = UserSpec(
             name=d["Name"],
-            display_name=d.get("DisplayName") or "",
             email=d.get("Email"),
             enabled=enabled,
             # SYSTEM_USER and RESOURCE can't be declared; ActualUser.role keeps them.
             role=cast(UserRole, role if role in ("USER", "REMOTE_USER") else "USER"),
-            first_name=d.get("FirstName"),
-            last_name=d.get("LastName"),
-            initials=d.get("Initials"),
-            telephone=d.get("Telephone"),
-            street=d.get("Street"),
-            job_title=d.get("JobTitle"),
-            city=d.get("City"),
-            company=d.get("Company"),
-            zip_code=d.get("ZipCode"),
-            department=d.get("Department"),
-            country=d.get("Country"),
-            office=d.get("Office"),
+            **attributes,
             hidden_from_global_address_list=bool(d.get("HiddenFromGlobalAddressList", False)),
             identity_provider_user_id=d.get("IdentityProviderUserId"),
             aliases=self.addresses(entity_id, d),

@@ -34,6 +34,19 @@ FlowAction = Literal["DROP", "BOUNCE", "MOVE_TO_JUNK", "DEFAULT", "BYPASS_SPAM_C
                      "RUN_LAMBDA"]
 
 
+# The free-text user attributes UpdateUser sets, each sent as the API member of the same
+# name in PascalCase (first_name → FirstName): see ``api_member``.
+USER_TEXT_ATTRIBUTES = (
+    "display_name", "first_name", "last_name", "initials", "telephone", "street", "job_title", "city", "company",
+    "zip_code", "department", "country", "office",
+)
+
+
+def api_member(field_name: str) -> str:
+    """The WorkMail API member a spec field is sent as: ``first_name`` → ``FirstName``."""
+    return "".join(part.capitalize() for part in field_name.split("_"))
+
+
 class SpecError(ValueError):
     """A spec document that can't be read: names the path of the offending field."""
 
