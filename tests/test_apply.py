@@ -728,8 +728,9 @@ def test_organization_create_waits_for_active(client: Any, api: WorkMailApi, tim
         # Rerun: the ClientToken finds the same organization; nothing is duplicated.
         assert_ok(run(plan, api))
         assert run(plan, api).organization_id == result.organization_id
-        assert [o["OrganizationId"] for o in client.list_organizations(MaxResults=100)["OrganizationSummaries"]
-                if o["Alias"] == alias] == [result.organization_id]
+        organizations = [o for page in client.get_paginator("list_organizations").paginate()
+                         for o in page["OrganizationSummaries"]]
+        assert [o["OrganizationId"] for o in organizations if o["Alias"] == alias] == [result.organization_id]
     finally:
         delete_organization(client, result.organization_id)
 
@@ -918,7 +919,8 @@ def test_rerun_after_an_interruption_at_every_call_converges(client: Any) -> Non
             assert result.organization_id is not None
             got = normalized(snapshot(client, result.organization_id), alias)
             assert got == expected, f"interrupted after {calls} calls"
-            organizations = client.list_organizations(MaxResults=100)["OrganizationSummaries"]
+            organizations = [o for page in client.get_paginator("list_organizations").paginate()
+                             for o in page["OrganizationSummaries"]]
             assert [o["Alias"] for o in organizations if o["Alias"] == alias and o["State"] != "Deleted"] == [alias]
         finally:
             delete_organization(client, result.organization_id)
