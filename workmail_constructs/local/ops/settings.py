@@ -1075,7 +1075,7 @@ def list_personal_access_tokens(ctx: Context, req: dict[str, Any]) -> dict[str, 
         if (user_id is None or t["UserId"] == user_id) and _token_owner_exists(ctx, org_id, t)
     ]
     page, token = paginate(
-        req, tokens, lambda t: f"{t['DateCreated']:017.3f}/{t['PersonalAccessTokenId']}",
+        req, tokens, lambda t: f"{t['DateCreated']:017.3f}/{t.get('Seq', 0):012d}/{t['PersonalAccessTokenId']}",
         scope=f"personal_access_tokens/{org_id}/{user_id or ''}",
     )
     return page_result("PersonalAccessTokenSummaries", [output(t, TOKEN_FIELDS) for t in page], token)
@@ -1153,7 +1153,10 @@ def create_personal_access_token(ctx: Context, req: dict[str, Any]) -> dict[str,
     }
     if days is not None:
         record["ExpiresTime"] = now + days * DAY
-    ctx.table(org_id, PERSONAL_ACCESS_TOKENS).put(token_id, record)
+    # Tokens made within one millisecond still list in the order they were made.
+    table = ctx.table(org_id, PERSONAL_ACCESS_TOKENS)
+    record["Seq"] = 1 + max((t.get("Seq", 0) for t in table.values()), default=0)
+    table.put(token_id, record)
     result: dict[str, Any] = {"PersonalAccessTokenId": token_id, "Token": secret}
     if days is not None:
         result["ExpiresTime"] = record["ExpiresTime"]

@@ -1,0 +1,58 @@
+"""CDK constructs for Amazon WorkMail (the only package that imports ``aws_cdk``).
+
+``Organization`` is the entry point: domains, users, groups, resources and policies are
+declared on it, and the stack's handlers (one set per stack) reconcile them.
+"""
+
+from .directory import (
+    DEFAULT_INLINE_SPEC_LIMIT,
+    AccessControlRule,
+    Alias,
+    AvailabilityConfiguration,
+    Directory,
+    Group,
+    GroupMember,
+    ImpersonationRole,
+    ImpersonationRule,
+    MailboxAccess,
+    MailResource,
+    MobileDeviceAccessOverride,
+    MobileDeviceAccessRule,
+    ResourceDelegate,
+    RetentionFolder,
+    RetentionPolicy,
+    User,
+)
+from .domain import Domain
+from .logging import AuditLogDelivery, AuditLogDestination, AuditLogType, EmailEventLogging
+from .organization import IOrganization, Organization, OrganizationBase
+from .providers import WorkMailHandlers
+
+__all__ = [
+    "DEFAULT_INLINE_SPEC_LIMIT",
+    "AccessControlRule",
+    "Alias",
+    "AuditLogDelivery",
+    "AuditLogDestination",
+    "AuditLogType",
+    "AvailabilityConfiguration",
+    "Directory",
+    "Domain",
+    "EmailEventLogging",
+    "Group",
+    "GroupMember",
+    "IOrganization",
+    "ImpersonationRole",
+    "ImpersonationRule",
+    "MailResource",
+    "MailboxAccess",
+    "MobileDeviceAccessOverride",
+    "MobileDeviceAccessRule",
+    "Organization",
+    "OrganizationBase",
+    "ResourceDelegate",
+    "RetentionFolder",
+    "RetentionPolicy",
+    "User",
+    "WorkMailHandlers",
+]
