@@ -16,6 +16,8 @@ import os
 
 # Node 20 is on the machines; jsii warns about it on every synth unless told not to.
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+# jsii releases after Node 20's end of life warn with this one instead (it lists major versions).
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam

@@ -187,13 +187,19 @@ def test_default_log_group_is_the_consoles(synth: Synth) -> None:
     assert group["DeletionPolicy"] == "Retain"
 
 
-def test_role_trusts_workmail_events_with_confused_deputy_conditions(synth: Synth) -> None:
+def test_role_trusts_workmail_events_as_the_guide_says(synth: Synth) -> None:
     role = synth.resource(synth.events.role)
     (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     fixture = json.loads((FIXTURES / "trust_events_workmail.json").read_text())["Statement"][0]
-    assert statement["Principal"] == fixture["Principal"] == {"Service": "events.workmail.amazonaws.com"}
-    assert statement["Action"] == fixture["Action"] == "sts:AssumeRole"
-    assert statement["Effect"] == "Allow"
+    assert statement == fixture
+
+
+def test_confused_deputy_conditions_are_an_opt_in(tmp_path: Path) -> None:
+    stack = new_stack(tmp_path)
+    logging = EmailEventLogging(stack, "Events", organization=ORG, confused_deputy_conditions=True)
+    role = logging.role.node.default_child
+    assert isinstance(role, iam.CfnRole)
+    (statement,) = stack.resolve(role.assume_role_policy_document)["Statement"]
     assert statement["Condition"] == {
         "StringEquals": {"aws:SourceAccount": ACCOUNT},
         "ArnLike": {"aws:SourceArn": ORG_ARN},
@@ -289,15 +295,6 @@ def test_log_group_name_falls_back_to_the_organization_id(tmp_path: Path) -> Non
     given_alias = cfn_element(EmailEventLogging(stack, "Named", organization=ORG2, alias="beta").log_group)
     assert isinstance(given_alias, logs.CfnLogGroup)
     assert given_alias.log_group_name == "/aws/workmail/emailevents/beta"
-
-
-def test_trust_conditions_can_be_turned_off(tmp_path: Path) -> None:
-    stack = new_stack(tmp_path)
-    logging = EmailEventLogging(stack, "Events", organization=ORG, confused_deputy_conditions=False)
-    role = logging.role.node.default_child
-    assert isinstance(role, iam.CfnRole)
-    (statement,) = stack.resolve(role.assume_role_policy_document)["Statement"]
-    assert "Condition" not in statement
 
 
 def test_email_event_logging_refuses_contradictions(tmp_path: Path) -> None:

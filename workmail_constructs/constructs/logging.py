@@ -117,11 +117,12 @@ class EmailEventLogging(Construct):
     The alias in the default log group name is ``alias`` if given, else the organization's
     ``alias`` attribute if it has one, else the organization id.
 
-    ``confused_deputy_conditions`` adds ``aws:SourceAccount`` and ``aws:SourceArn`` (the
-    organization ARN) to the role's trust policy, as the Guide recommends for the service
-    principals it uses (L2142–2146). The Guide's own example trust policy has none
-    (L2059–2076); if WorkMail in some Region does not send these keys when it assumes the
-    role, events stop being written, so this can be turned off.
+    The role's trust policy is the Guide's (L2059–2076, the fixture
+    ``trust_events_workmail.json``): no conditions. ``confused_deputy_conditions=True``
+    adds ``aws:SourceAccount`` and ``aws:SourceArn`` (the organization ARN). The Guide asks
+    for those keys on the *log delivery* resource policies (L2142–2146), not on this role,
+    and does not say WorkMail sends them when it assumes it; if it didn't, events would
+    silently stop being written. So they are an opt-in until checked in a real account.
     """
 
     def __init__(
@@ -136,7 +137,7 @@ class EmailEventLogging(Construct):
         alias: str | None = None,
         log_group_name: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
-        confused_deputy_conditions: bool = True,
+        confused_deputy_conditions: bool = False,
     ) -> None:
         super().__init__(scope, id)
         path = self.node.path
