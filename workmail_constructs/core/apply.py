@@ -59,6 +59,7 @@ from .spec import (
     SecretRef,
     UserSpec,
     api_member,
+    create_organization_request,
 )
 
 T = TypeVar("T")
@@ -524,13 +525,7 @@ class _Applier:
         return {ORGANIZATION_DELETE: lambda: self._organization_delete(change, wait=False)}
 
     def _organization_create(self, spec: OrganizationSpec) -> None:
-        params: dict[str, Any] = {"Alias": spec.alias}
-        if spec.directory_id:
-            params["DirectoryId"] = spec.directory_id
-        if spec.kms_key_arn:
-            params["KmsKeyArn"] = spec.kms_key_arn
-        if spec.enable_interoperability:
-            params["EnableInteroperability"] = True
+        params = create_organization_request(spec)
         answers: list[dict[str, Any]] = []
 
         def create(token: str) -> str | None:

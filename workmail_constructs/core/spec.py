@@ -82,6 +82,18 @@ class OrganizationSpec:
     organization_id: str | None = None
 
 
+def create_organization_request(spec: OrganizationSpec) -> dict[str, Any]:
+    """CreateOrganization's parameters for ``spec``, without the ClientToken."""
+    params: dict[str, Any] = {"Alias": spec.alias}
+    if spec.directory_id:
+        params["DirectoryId"] = spec.directory_id
+    if spec.kms_key_arn:
+        params["KmsKeyArn"] = spec.kms_key_arn
+    if spec.enable_interoperability:
+        params["EnableInteroperability"] = True
+    return params
+
+
 @dataclass
 class DomainSpec:
     name: str

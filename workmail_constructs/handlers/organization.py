@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from workmail_constructs.core.spec import OrganizationSpec
+from workmail_constructs.core.spec import OrganizationSpec, create_organization_request
 
 from . import common
 from .common import HandlerError, Request, entry_point, error_code, log
@@ -83,13 +83,7 @@ def is_complete(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _create(request: Request, spec: OrganizationSpec, *, replacing: str | None) -> str:
-    params: dict[str, Any] = {"Alias": spec.alias}
-    if spec.directory_id:
-        params["DirectoryId"] = spec.directory_id
-    if spec.kms_key_arn:
-        params["KmsKeyArn"] = spec.kms_key_arn
-    if spec.enable_interoperability:
-        params["EnableInteroperability"] = True
+    params = create_organization_request(spec)
     api = common.workmail_api()
     # The same stack, resource and request always give the same token: a Create the
     # framework or CloudFormation retries, and the rollback of a replacement, find the
