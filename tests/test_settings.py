@@ -96,55 +96,17 @@ def test_retention_policy_lifecycle(client: Any, org_id: str) -> None:
 
 
 def test_retention_policy_validation(client: Any, org_id: str) -> None:
-    _raises(
-        "ValidationException",
-        client.put_retention_policy,
-        OrganizationId=org_id,
-        Name="n" * 65,
-        FolderConfigurations=FOLDERS,
-    )
-    _raises(
-        "ValidationException",
-        client.put_retention_policy,
-        OrganizationId=org_id,
-        Name="bad name!",
-        FolderConfigurations=FOLDERS,
-    )
-    _raises(
-        "ValidationException",
-        client.put_retention_policy,
-        OrganizationId=org_id,
-        Name="p",
-        FolderConfigurations=[{"Name": "OUTBOX", "Action": "DELETE", "Period": 1}],
-    )
-    _raises(
-        "ValidationException",
-        client.put_retention_policy,
-        OrganizationId=org_id,
-        Name="p",
-        FolderConfigurations=[{"Name": "INBOX", "Action": "ARCHIVE", "Period": 1}],
-    )
-    _raises(
-        "ValidationException",
-        client.put_retention_policy,
-        OrganizationId=org_id,
-        Name="p",
-        FolderConfigurations=[{"Name": "INBOX", "Action": "DELETE", "Period": 731}],
-    )
-    _raises(
-        "InvalidParameterException",
-        client.put_retention_policy,
-        OrganizationId=org_id,
-        Name="p",
-        FolderConfigurations=[FOLDERS[0], FOLDERS[0]],
-    )
-    _raises(
-        "InvalidParameterException",
-        client.put_retention_policy,
-        OrganizationId=org_id,
-        Name="p",
-        FolderConfigurations=[{"Name": "INBOX", "Action": "DELETE"}],
-    )
+    refused: list[tuple[str, str, list[dict[str, Any]]]] = [
+        ("ValidationException", "n" * 65, FOLDERS),
+        ("ValidationException", "bad name!", FOLDERS),
+        ("ValidationException", "p", [{"Name": "OUTBOX", "Action": "DELETE", "Period": 1}]),
+        ("ValidationException", "p", [{"Name": "INBOX", "Action": "ARCHIVE", "Period": 1}]),
+        ("ValidationException", "p", [{"Name": "INBOX", "Action": "DELETE", "Period": 731}]),
+        ("InvalidParameterException", "p", [FOLDERS[0], FOLDERS[0]]),
+        ("InvalidParameterException", "p", [{"Name": "INBOX", "Action": "DELETE"}]),
+    ]
+    for code, name, folders in refused:
+        _raises(code, client.put_retention_policy, OrganizationId=org_id, Name=name, FolderConfigurations=folders)
     _raises("EntityNotFoundException", client.get_default_retention_policy, OrganizationId=org_id)
     _raises(
         "OrganizationNotFoundException",
