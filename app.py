@@ -36,8 +36,9 @@ from workmail_constructs import (
     RetentionFolder,
 )
 
-# A custom availability provider (seed L3024–L3220): answers every free/busy query with
-# "no busy times", a placeholder for a real calendar lookup.
+# A custom availability provider (Administrator Guide, "Building a Custom Availability Provider
+# Lambda function"): answers every free/busy query with "no busy times", a placeholder for a
+# real calendar lookup.
 AVAILABILITY_PROVIDER = """
 def handler(event, context):
     return {"mailboxes": [{"mailbox": m, "events": [], "workingHours": None}
@@ -52,8 +53,9 @@ class WorkMailExampleStack(cdk.Stack):
                  env: cdk.Environment | None = None) -> None:
         super().__init__(scope, id, description=f"Amazon WorkMail organization {alias} ({domain})", env=env)
 
-        # Mailboxes are encrypted with a key of our own, kept if the stack goes (seed L453–L463:
-        # an organization's key can never change, and revoking it makes mail unreadable).
+        # Mailboxes are encrypted with a key of our own, kept if the stack goes: an organization's
+        # key can never change, and revoking it makes mail unreadable (Administrator Guide,
+        # "How Amazon WorkMail uses AWS KMS").
         key = kms.Key(self, "MailboxKey", description=f"WorkMail mailboxes of {alias}", enable_key_rotation=True,
                       removal_policy=cdk.RemovalPolicy.RETAIN)
         org = Organization(self, "Organization", alias=alias, kms_key=key)

@@ -73,7 +73,8 @@ def unique(prefix: str) -> str:
 @pytest.fixture
 def org_id(client: Any) -> Iterator[str]:
     """A fresh Active organization (the emulator's timing is instant in tests), deleted afterwards
-    so a long session stays under the quota of 100 organizations per account (seed L3431)."""
+    so a long session stays under the quota of 100 organizations per account
+    (Administrator Guide, "Amazon WorkMail quotas")."""
     organization = str(client.create_organization(Alias=unique("org"))["OrganizationId"])
     yield organization
     state = client.describe_organization(OrganizationId=organization)["State"]

@@ -67,7 +67,8 @@ def access_effect(client: Any, org_id: str, action: str = "IMAP", ip: str = "10.
 
 
 def test_new_organization_has_default_allow_all_rules(client: Any, org_id: str) -> None:
-    """Every organization starts with allow-all access and mobile rules (seed L4530, L6238)."""
+    """Every organization starts with allow-all access and mobile rules (Administrator Guide,
+    "Working with access control rules" and "Managing mobile device access rules")."""
     rules = client.list_access_control_rules(OrganizationId=org_id)["Rules"]
     assert [(r["Name"], r["Effect"]) for r in rules] == [("DefaultAllowAll", "ALLOW")]
     assert not any(key in rules[0] and rules[0][key] for key in ("Actions", "IpRanges", "UserIds"))
@@ -171,7 +172,7 @@ def test_access_rules_need_an_active_organization(client: Any, control: Emulator
 
 
 def test_no_rules_deny_everything(client: Any, org_id: str) -> None:
-    """Deleting every rule blocks all access (seed L4534)."""
+    """Deleting every rule blocks all access (Administrator Guide, "Working with access control rules")."""
     user = make_user(client, org_id)
     clear_access_rules(client, org_id)
     for action in ALL_ACTIONS:
@@ -225,7 +226,8 @@ def test_ip_ranges_are_ipv4_cidr(client: Any, org_id: str) -> None:
     }
     for ip, effect in cases.items():
         assert access_effect(client, org_id, ip=ip, UserId=user["Id"])["Effect"] == effect, ip
-    # A deny for everything outside the office, except ActiveSync (the Guide's MDM pattern, seed L6454).
+    # A deny for everything outside the office, except ActiveSync: the Guide's MDM pattern
+    # (Administrator Guide, "Integrating with mobile device management solutions").
     clear_access_rules(client, org_id)
     put_rule(client, org_id, "allow-all", "ALLOW")
     put_rule(client, org_id, "outside", "DENY", NotIpRanges=["172.16.0.0/12"], NotActions=["ActiveSync"])
@@ -277,7 +279,7 @@ def test_access_effect_request_errors(client: Any, org_id: str) -> None:
     role = create_role(client, org_id)
     # A user or a role must be named (API doc).
     expect("InvalidParameterException", lambda: access_effect(client, org_id))
-    # Impersonation roles work over EWS only (API doc; seed L6639).
+    # Impersonation roles work over EWS only (API Reference; Administrator Guide, "Managing impersonation roles").
     expect("InvalidParameterException",
            lambda: access_effect(client, org_id, action="IMAP", ImpersonationRoleId=role))
     uid = user["Id"]
@@ -359,7 +361,7 @@ def test_mobile_rule_limit_and_validation(client: Any, org_id: str) -> None:
 
 def test_mobile_effect_default_deny_and_deny_precedence(client: Any, org_id: str) -> None:
     clear_mobile_rules(client, org_id)
-    # No rules block every device (seed L6242, L6278).
+    # No rules block every device (Administrator Guide, "Managing mobile device access rules").
     assert mobile_effect(client, org_id, DeviceType="iPhone") == {"Effect": "DENY", "MatchedRules": []}
     allow_id = create_mobile_rule(client, org_id, "AllowAll", "ALLOW")
     deny_id = create_mobile_rule(client, org_id, "BlockAllAndroid", "DENY", DeviceTypes=["android"])
@@ -367,7 +369,8 @@ def test_mobile_effect_default_deny_and_deny_precedence(client: Any, org_id: str
     assert iphone == {
         "Effect": "ALLOW", "MatchedRules": [{"MobileDeviceAccessRuleId": allow_id, "Name": "AllowAll"}],
     }
-    # DENY wins over ALLOW (seed L6276); the match is a case-insensitive prefix (L6272, L6307).
+    # DENY wins over ALLOW; the match is a case-insensitive prefix
+    # (Administrator Guide, "Managing mobile device access rules").
     android = mobile_effect(client, org_id, DeviceType="Android")
     assert android == {
         "Effect": "DENY", "MatchedRules": [{"MobileDeviceAccessRuleId": deny_id, "Name": "BlockAllAndroid"}],
@@ -399,7 +402,7 @@ def test_mobile_conditions_all_must_match(client: Any, org_id: str) -> None:
 
 def test_mobile_none_value_and_negative_conditions(client: Any, org_id: str) -> None:
     clear_mobile_rules(client, org_id)
-    # $NONE matches a device that reports no type (seed L6353).
+    # $NONE matches a device that reports no type (Administrator Guide, "Managing mobile device access rules").
     create_mobile_rule(client, org_id, "Apple", "ALLOW", DeviceTypes=["iphone", "ipad", "$NONE"])
     assert mobile_effect(client, org_id, DeviceType="iPhone")["Effect"] == "ALLOW"
     assert mobile_effect(client, org_id, DeviceModel="Pixel")["Effect"] == "ALLOW"
@@ -407,7 +410,7 @@ def test_mobile_none_value_and_negative_conditions(client: Any, org_id: str) -> 
     # A literal "$NONE" is not a prefix of a reported value.
     assert mobile_effect(client, org_id, DeviceType="$NONEsuch")["Effect"] == "DENY"
     clear_mobile_rules(client, org_id)
-    # Negative conditions never match a missing value (seed L6355).
+    # Negative conditions never match a missing value (Administrator Guide, "Managing mobile device access rules").
     create_mobile_rule(client, org_id, "NotAndroid", "ALLOW", NotDeviceTypes=["android"])
     assert mobile_effect(client, org_id, DeviceType="iPhone")["Effect"] == "ALLOW"
     assert mobile_effect(client, org_id, DeviceType="android")["Effect"] == "DENY"
@@ -437,7 +440,8 @@ def test_override_lifecycle(client: Any, org_id: str, domain: str) -> None:
     assert got["DeviceId"].lower() == "6apmekphcp2nd42vij4br8ecdo"
     assert "Description" not in got
     created = got["DateCreated"]
-    # The same user and device (any case) update the override (API doc; seed L6399-6405).
+    # The same user and device (any case) update the override (API Reference,
+    # "PutMobileDeviceAccessOverride"; Administrator Guide, "Managing mobile device access overrides").
     client.put_mobile_device_access_override(
         OrganizationId=org_id, UserId=user["Name"], DeviceId="6apmekphcp2nd42vij4br8ecdo", Effect="ALLOW",
         Description="compliant per MDM",
@@ -628,18 +632,18 @@ def role_effect(client: Any, org_id: str, role_id: str, target: str) -> Any:
 
 def test_impersonation_effect(client: Any, org_id: str, domain: str) -> None:
     alice, bob, carol = (make_user(client, org_id, domain) for _ in range(3))
-    # Without rules a role can impersonate nobody (seed L6660).
+    # Without rules a role can impersonate nobody (Administrator Guide, "Managing impersonation roles").
     empty = create_role(client, org_id)
     assert role_effect(client, org_id, empty, alice["Id"]) == {
         "Type": "READ_ONLY", "Effect": "DENY", "MatchedRules": [],
     }
-    # ALLOW without conditions: every user (seed L6656).
+    # ALLOW without conditions: every user (Administrator Guide, "Managing impersonation roles").
     everyone = create_role(client, org_id, Type="FULL_ACCESS", rules=[
         {"ImpersonationRuleId": "all", "Name": "everyone", "Effect": "ALLOW"}])
     result = role_effect(client, org_id, everyone, bob["Email"])
     assert result == {"Type": "FULL_ACCESS", "Effect": "ALLOW",
                       "MatchedRules": [{"ImpersonationRuleId": "all", "Name": "everyone"}]}
-    # DENY wins over ALLOW (seed L6650); NotTargetUsers matches everyone else (L6695).
+    # DENY wins over ALLOW; NotTargetUsers matches everyone else (Administrator Guide, "Managing impersonation roles").
     mixed = create_role(client, org_id, rules=[
         {"ImpersonationRuleId": "all", "Effect": "ALLOW"},
         {"ImpersonationRuleId": "not-alice", "Effect": "DENY", "TargetUsers": [alice["Id"]]},
@@ -673,7 +677,7 @@ def test_assume_impersonation_role(client: Any, org_id: str) -> None:
     role = create_role(client, org_id, rules=[{"ImpersonationRuleId": "all", "Effect": "ALLOW"}])
     first = client.assume_impersonation_role(OrganizationId=org_id, ImpersonationRoleId=role)
     second = client.assume_impersonation_role(OrganizationId=org_id, ImpersonationRoleId=role)
-    # A token is used within 15 minutes (seed L6772-6774).
+    # A token is used within 15 minutes (Administrator Guide, "Using impersonation roles").
     assert first["ExpiresIn"] == 900
     assert len(first["Token"]) >= 32 and first["Token"] != second["Token"]
     expect("ResourceNotFoundException",

@@ -568,7 +568,8 @@ def test_deleting_the_default_domain_falls_back_to_the_test_domain(client: Any, 
     client.update_default_mail_domain(OrganizationId=org_id, DomainName=domain)
     plan = Plan([
         delete("domain", domain, DomainSpec(name=domain, default=True), destructive=True),
-        # No longer declared: the service's default (enforced, seed L4448) again.
+        # No longer declared: the service's default (enforced) again
+        # (Administrator Guide, "Enforcing DMARC policies on incoming email").
         Change("delete", "inbound_dmarc", "inbound-dmarc", "no longer declared", before=False),
     ], organization_id=org_id)
     client.put_inbound_dmarc_settings(OrganizationId=org_id, Enforced=False)

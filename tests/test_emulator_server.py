@@ -18,7 +18,13 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import error_code, make_client, unique
 from workmail_constructs.core import service_model
-from workmail_constructs.local import EmulatorControl, Settings, Timing, running_emulator
+from workmail_constructs.local import (
+    EmulatorControl,
+    Settings,
+    Timing,
+    ops,  # noqa: F401  (registers every operation handler)
+    running_emulator,
+)
 from workmail_constructs.local.registry import OPERATIONS
 
 TESTS = Path(__file__).parent

@@ -39,7 +39,8 @@ ORG2_ARN = f"arn:aws:workmail:{REGION}:{ACCOUNT}:organization/{ORG2_ID}"
 CUSTOM_GROUP_ARN = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:workmail-monitoring:*"
 CUSTOM_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/workmail-monitoring-role"
 IMPORTED_STREAM_ARN = f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/audit"
-FIXTURES = Path("/work/shared/reference/fixtures/seed_A_json")
+# The Guide's example policies (Administrator Guide, "Enabling email event logging").
+FIXTURES = Path(__file__).parent / "fixtures" / "guide_policies"
 NAME = re.compile(r"^[\w-]{1,60}$")
 # The logical id prefix of the singleton Lambda behind every AwsCustomResource in a stack.
 PROVIDER_PREFIX = "AWS679f53fac002430cb0da5b7982bd2287"
@@ -350,7 +351,8 @@ def test_delivery_joins_its_source_and_destination(synth: Synth, key: str) -> No
     destination_id = synth.logical_id(built.delivery_destination)
     assert delivery["Properties"]["DeliverySourceName"] == synth.resource(built.delivery_source)["Properties"]["Name"]
     assert delivery["Properties"]["DeliveryDestinationArn"] == {"Fn::GetAtt": [destination_id, "Arn"]}
-    # Created after both, deleted before both (L2177-2186): the source only by its name, so explicitly.
+    # Created after both, deleted before both (Administrator Guide, "Enabling audit logging"):
+    # the source only by its name, so explicitly.
     assert source_id in delivery["DependsOn"]
 
 
@@ -506,7 +508,7 @@ def test_bucket_with_aws_managed_kms_key_is_refused(tmp_path: Path) -> None:
     bucket = s3.Bucket(stack, "Managed", encryption=s3.BucketEncryption.KMS_MANAGED)
     with pytest.raises(ValueError, match=r"Logging/Bad: the bucket is encrypted with the AWS managed KMS key"):
         AuditLogDelivery.to_bucket(stack, "Bad", organization=ORG, log_type="ACCESS_CONTROL_LOGS", bucket=bucket)
-    # SSE-S3 needs nothing more (L2490).
+    # SSE-S3 needs nothing more (Administrator Guide, "Enabling audit logging").
     plain = s3.Bucket(stack, "Plain", encryption=s3.BucketEncryption.S3_MANAGED)
     AuditLogDelivery.to_bucket(stack, "Good", organization=ORG, log_type="ACCESS_CONTROL_LOGS", bucket=plain)
 

@@ -135,7 +135,8 @@ def test_permissions_are_replaced_per_grantee(client: Any, org_id: str, domain: 
     # A second Put replaces the grantee's whole set.
     client.put_mailbox_permissions(OrganizationId=org_id, EntityId=alice, GranteeId=bob,
                                    PermissionValues=["SEND_ON_BEHALF"])
-    # A group may be the grantee, with full access too (its members get it, seed L6495).
+    # A group may be the grantee, with full access too: its members get it
+    # (Administrator Guide, "Working with mailbox permissions").
     client.put_mailbox_permissions(OrganizationId=org_id, EntityId=alice, GranteeId=team,
                                    PermissionValues=["FULL_ACCESS"])
     assert _permissions(client, org_id, alice) == {
@@ -159,7 +160,8 @@ def test_permission_rules(client: Any, org_id: str, domain: str) -> None:
     room = _resource(client, org_id, domain)
     disabled = _user(client, org_id, None)
 
-    # Groups have no mailbox, so FULL_ACCESS can't be granted on one (seed L6597); sending can.
+    # Groups have no mailbox, so FULL_ACCESS can't be granted on one
+    # (Administrator Guide, "Managing mailbox permissions for groups"); sending can.
     _raises("InvalidParameterException", client.put_mailbox_permissions, OrganizationId=org_id,
             EntityId=team, GranteeId=bob, PermissionValues=["FULL_ACCESS"])
     client.put_mailbox_permissions(OrganizationId=org_id, EntityId=team, GranteeId=bob,
@@ -205,8 +207,9 @@ def test_deleting_an_entity_drops_its_permissions(client: Any, org_id: str, doma
     _raises("EntityStateException", client.list_mailbox_permissions, OrganizationId=org_id, EntityId=bob)
     _raises("EntityStateException", client.put_mailbox_permissions, OrganizationId=org_id, EntityId=alice,
             GranteeId=bob, PermissionValues=["SEND_AS"])
-    # Removing what went with the deleted entity is a success.
-    client.delete_mailbox_permissions(OrganizationId=org_id, EntityId=alice, GranteeId=bob)
+    # A deleted grantee is not in the state DeleteMailboxPermissions expects.
+    _raises("EntityStateException", client.delete_mailbox_permissions, OrganizationId=org_id, EntityId=alice,
+            GranteeId=bob)
 
 
 def test_list_mailbox_permissions_pages(client: Any, org_id: str, domain: str) -> None:
@@ -378,7 +381,8 @@ def test_in_transit_messages_last_24_hours(client: Any, flow_client: Any, contro
     alice = _user(client, org_id, domain)
     held = _deliver(control, org_id, _mime([_describe_email(client, org_id, alice)]), Hold=True)
     control.advance_clock(DAY + 1)
-    # Only within 24 hours (seed L4195); a message still held then goes on to its recipients.
+    # Only within 24 hours (Administrator Guide, "Retrieving message content with AWS Lambda"); a message still
+    # held then goes on to its recipients.
     _raises("ResourceNotFoundException", flow_client.get_raw_message_content, messageId=held["messageId"])
     assert len(_mailbox(control, org_id, alice)) == 1
 
@@ -398,10 +402,19 @@ def test_local_s3_commands(control: EmulatorControl) -> None:
     assert listed == [{"Key": "a/b.txt", "Size": 5}]
     got = control.command("get-s3-object", Bucket=bucket, Key="a/b.txt")
     assert base64.b64decode(got["BodyBase64"]) == b"hello"
-    for bad in ({"Key": "../escape"}, {"Key": "/abs"}, {"Key": "a/b.txt/c"}):
+    # Any key S3 takes is stored as S3 stores it: ".." is no path out of the bucket, a key may
+    # extend another ("a/b.txt" and "a/b.txt/c"), and no segment is too long for a file name.
+    for key in ("../escape", "/abs", "a/b.txt/c", "a//b", "s" * 300 + "/x", "é" * 512):
+        control.command("put-s3-object", Bucket=bucket, Key=key, Body=key)
+        got = control.command("get-s3-object", Bucket=bucket, Key=key)
+        assert base64.b64decode(got["BodyBase64"]) == key.encode()
+    assert control.command("list-s3-objects", Bucket=bucket, Prefix="a/b.txt")["Objects"] == [
+        {"Key": "a/b.txt", "Size": 5}, {"Key": "a/b.txt/c", "Size": 9}]
+    for too_long in ("k" * 1025, "é" * 513):
         with pytest.raises(EmulatorCommandError) as failure:
-            control.command("put-s3-object", Bucket=bucket, Body="x", **bad)
+            control.command("put-s3-object", Bucket=bucket, Key=too_long, Body="x")
         assert failure.value.code == "InvalidParameterException"
+        assert "1 to 1024 bytes of UTF-8" in failure.value.message
     with pytest.raises(EmulatorCommandError) as failure:
         control.command("get-s3-object", Bucket=bucket, Key="nope")
     assert failure.value.code == "NoSuchKey"
@@ -456,6 +469,25 @@ def test_export_job_writes_the_mailbox_to_s3(client: Any, control: EmulatorContr
     assert [(j["JobId"], j["State"]) for j in jobs] == [(job_id, "COMPLETED")]
 
 
+@pytest.mark.parametrize("prefix", ["p" * 300, "taken/object", "a/../b", "/"],
+                         ids=["a 300-character prefix", "a prefix under an object", "dots", "a slash"])
+def test_export_to_any_prefix_s3_takes_completes(client: Any, control: EmulatorControl, org_id: str, domain: str,
+                                                 prefix: str) -> None:
+    """Prefixes that once failed half-way (a job stuck RUNNING) are keys S3 accepts: the export completes."""
+    alice = _user(client, org_id, domain)
+    bucket = _bucket()
+    control.command("put-s3-object", Bucket=bucket, Key="taken/object", Body="already here")
+    job_id = _start(client, org_id, alice, bucket, S3Prefix=prefix)
+    job = client.describe_mailbox_export_job(OrganizationId=org_id, JobId=job_id)
+    assert job["State"] == "COMPLETED", job.get("ErrorInfo")
+    key = job["S3Path"].removeprefix(f"{bucket}/")
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(
+            control.command("get-s3-object", Bucket=bucket, Key=key)["BodyBase64"]))) as archive:
+        assert "manifest.json" in archive.namelist()
+    assert base64.b64decode(control.command("get-s3-object", Bucket=bucket, Key="taken/object")["BodyBase64"]) \
+        == b"already here"
+
+
 def test_export_job_rules(client: Any, control: EmulatorControl, org_id: str, domain: str) -> None:
     alice, bob = _user(client, org_id, domain), _user(client, org_id, domain)
     room = _resource(client, org_id, domain)
@@ -469,13 +501,13 @@ def test_export_job_rules(client: Any, control: EmulatorControl, org_id: str, do
         OrganizationId=org_id, JobId=_start(client, org_id, room, bucket))["State"] == "COMPLETED"
     _raises("EntityNotFoundException", _start, client, org_id, team, bucket)
     _raises("EntityStateException", _start, client, org_id, disabled, bucket)
-    # The KMS key and the bucket must be in the organization's Region (seed L7029-L7032).
+    # The KMS key and the bucket must be in the organization's Region
+    # (Administrator Guide, "Exporting mailbox content").
     _raises("InvalidParameterException", _start, client, org_id, alice, bucket,
             KmsKeyArn=KMS_KEY.replace("us-east-1", "eu-west-1"))
     far_bucket = _bucket()
     control.command("create-s3-bucket", Bucket=far_bucket, Region="eu-west-1")
     _raises("InvalidParameterException", _start, client, org_id, alice, far_bucket)
-    _raises("InvalidParameterException", _start, client, org_id, alice, bucket, S3Prefix="a/../b")
     # Model constraints.
     _raises("ValidationException", _start, client, org_id, alice, bucket,
             RoleArn="arn:aws:s3:::not-a-role-arn")
@@ -487,7 +519,7 @@ def test_export_job_rules(client: Any, control: EmulatorControl, org_id: str, do
     token = str(uuid.uuid4())
     first = _start(client, org_id, alice, bucket, ClientToken=token)
     assert _start(client, org_id, alice, bucket, ClientToken=token) == first
-    # One export per mailbox per 24 hours (seed L7028).
+    # One export per mailbox per 24 hours (Administrator Guide, "Exporting mailbox content").
     _raises("LimitExceededException", _start, client, org_id, alice, bucket)
 
     # A missing bucket fails the job, with the reason.
@@ -517,7 +549,7 @@ def test_export_cancel_and_concurrency_limit(client: Any, control: EmulatorContr
             running.append(_start(client, org_id, user, bucket))
         job = client.describe_mailbox_export_job(OrganizationId=org_id, JobId=running[0])
         assert job["State"] == "RUNNING" and 0 <= job["EstimatedProgress"] < 100 and "EndTime" not in job
-        # Up to 10 concurrent export jobs per organization (seed L7027).
+        # Up to 10 concurrent export jobs per organization (Administrator Guide, "Exporting mailbox content").
         _raises("LimitExceededException", _start, client, org_id, users[10], bucket)
 
         token = str(uuid.uuid4())
@@ -562,7 +594,7 @@ def test_list_mailbox_export_jobs_pages_and_ages_out(client: Any, control: Emula
         if not token:
             break
     assert sorted(seen) == sorted(started)
-    # After 24 hours the mailbox can be exported again (seed L7028) ...
+    # After 24 hours the mailbox can be exported again (Administrator Guide, "Exporting mailbox content") ...
     control.advance_clock(DAY + 1)
     again = _start(client, org_id, users[0], bucket)
     # ... and jobs older than seven days are no longer listed ([API-doc]), though they can be described.

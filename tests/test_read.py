@@ -275,7 +275,8 @@ def test_read_full_of_an_empty_organization_has_no_settings(emulator_url: str, o
     state = read_full(make_api(emulator_url), org_id)
     assert state.users == {} and state.groups == {} and state.resources == {} and state.mailbox_permissions == {}
     assert state.retention_policy is None and state.email_monitoring is None
-    assert state.inbound_dmarc_enforced is True  # enforced by default (seed L4448)
+    # Enforced by default (Administrator Guide, "Enforcing DMARC policies on incoming email").
+    assert state.inbound_dmarc_enforced is True
     assert state.impersonation_roles == {} and state.availability_configurations == {}
 
 

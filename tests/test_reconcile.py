@@ -145,8 +145,8 @@ def test_a_killed_apply_converges_when_rerun(api: WorkMailApi, emulator_url: str
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
-    organizations = [o for o in make_client(emulator_url).list_organizations()["OrganizationSummaries"]
-                     if o["Alias"] == spec.organization.alias]
+    organizations = [o for page in make_client(emulator_url).get_paginator("list_organizations").paginate()
+                     for o in page["OrganizationSummaries"] if o["Alias"] == spec.organization.alias]
     assert len(organizations) == 1
     org_id = organizations[0]["OrganizationId"]
     assert remaining(api, spec, org_id) != []

@@ -123,7 +123,7 @@ def test_retention_policy_validation(client: Any, org_id: str) -> None:
 
 
 def test_inbound_dmarc_settings(client: Any, org_id: str) -> None:
-    # New organizations enforce DMARC (seed L4448).
+    # New organizations enforce DMARC (Administrator Guide, "Enforcing DMARC policies on incoming email").
     assert client.describe_inbound_dmarc_settings(OrganizationId=org_id)["Enforced"] is True
     client.put_inbound_dmarc_settings(OrganizationId=org_id, Enforced=False)
     assert client.describe_inbound_dmarc_settings(OrganizationId=org_id)["Enforced"] is False
@@ -168,7 +168,8 @@ def test_email_monitoring_configuration(client: Any, org_id: str) -> None:
 
 def test_email_monitoring_validation(client: Any, org_id: str) -> None:
     put = client.put_email_monitoring_configuration
-    # The log group must be in the organization's Region (seed L2050) and account.
+    # The log group must be in the organization's Region
+    # (Administrator Guide, "Enabling email event logging") and account.
     _raises("InvalidParameterException", put, OrganizationId=org_id, LogGroupArn=_log_group("g", "eu-west-1"))
     _raises(
         "InvalidParameterException",
@@ -595,7 +596,8 @@ def test_lambda_availability_test_against_a_loopback_function(
     )
     endpoints.cap_requests.clear()
     assert test(OrganizationId=org_id, LambdaProvider={"LambdaArn": function})["TestPassed"] is True
-    # The function received the Guide's CAP request (seed L3041-3082).
+    # The function received the Guide's CAP request
+    # (Administrator Guide, "Building a Custom Availability Provider Lambda function").
     request = endpoints.cap_requests[-1]
     assert set(request) == {"requester", "mailboxes", "window"}
     assert request["requester"]["organization"] == org_id
@@ -701,7 +703,7 @@ def test_tags_on_an_organization(client: Any, org_id: str) -> None:
     client.untag_resource(ResourceARN=arn, TagKeys=["cost", "Team", "absent"])
     assert client.list_tags_for_resource(ResourceARN=arn)["Tags"] == [{"Key": "team", "Value": "infra"}]
 
-    # At most 50 tags (seed L4507): 49 more fit, a 51st does not.
+    # At most 50 tags (Administrator Guide, "Tagging an organization"): 49 more fit, a 51st does not.
     client.tag_resource(ResourceARN=arn, Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(49)])
     _raises("TooManyTagsException", client.tag_resource, ResourceARN=arn, Tags=[{"Key": "one-more", "Value": ""}])
     assert len(client.list_tags_for_resource(ResourceARN=arn)["Tags"]) == 50

@@ -71,7 +71,7 @@ def valid_spec() -> WorkMailSpec:
                      identity_provider_user_id="12345678-1234-1234-1234-123456789012",
                      password=SecretRef("arn:aws:secretsmanager:us-east-1:1:secret:pw", "v1")),
             UserSpec(name="bob", display_name="Bob", email="bob@acme.example", mailbox_quota_mb=1),
-            # The organization's test domain is always there (seed L272).
+            # The organization's test domain is always there (Administrator Guide, "Amazon WorkMail concepts").
             UserSpec(name="carol", display_name="Carol", email="carol@acme.awsapps.com", role="REMOTE_USER"),
             UserSpec(name="dave", display_name="Dave", enabled=False),
             UserSpec(name="erin", display_name="Erin", enabled=False),
@@ -165,8 +165,10 @@ def test_existing_organization_spec_with_nothing_declared_is_valid() -> None:
 
 
 def spec_classes() -> Iterator[type]:
-    for value in vars(spec_module).values():
-        if isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == spec_module.__name__:
+    """The public dataclasses of the spec module: what a spec document is made of."""
+    for name, value in vars(spec_module).items():
+        if (isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == spec_module.__name__
+                and not name.startswith("_")):
             yield value
 
 

@@ -1,17 +1,16 @@
 """Logging for a WorkMail organization: email event logging and audit log delivery.
 
-Two kinds of monitoring exist (Guide L1455–1458, digest A §7):
+Two kinds of monitoring exist (Administrator Guide, "Logging and monitoring in Amazon WorkMail"):
 
-* **Email event logs** go to CloudWatch Logs only (L1463–1467). WorkMail has an API for
+* **Email event logs** go to CloudWatch Logs only. WorkMail has an API for
   them (``PutEmailMonitoringConfiguration``) but CloudFormation has no resource, so
   :class:`EmailEventLogging` calls it through an ``AwsCustomResource``.
-* **Audit logs** go to CloudWatch Logs, S3 or Firehose (L1604, L2156) through CloudWatch
-  Logs vended delivery, which CloudFormation models natively, so :class:`AuditLogDelivery`
-  uses ``AWS::Logs::DeliverySource`` / ``DeliveryDestination`` / ``Delivery`` and needs no
-  custom resource.
+* **Audit logs** go to CloudWatch Logs, S3 or Firehose (Administrator Guide, "Enabling
+  audit logging") through CloudWatch Logs vended delivery, which CloudFormation models
+  natively, so :class:`AuditLogDelivery` uses ``AWS::Logs::DeliverySource`` /
+  ``DeliveryDestination`` / ``Delivery`` and needs no custom resource.
 
-``[Lnnnn]`` references are lines of the Administrator Guide seed
-(``/work/shared/reference/000_26a7a795b2083841.txt``) as cited by digests A and B.
+Citations name sections of the Amazon WorkMail Administrator Guide.
 """
 
 from __future__ import annotations
@@ -56,13 +55,15 @@ class OrganizationRef(Protocol):
     def organization_arn(self) -> str: ...
 
 
-# The service principal WorkMail uses to write email events: the SLR trusts it (L1396–1398)
-# and so must a custom role (trust policy L2059–2076, fixture trust_events_workmail.json).
+# The service principal WorkMail uses to write email events: the service-linked role trusts it
+# (Administrator Guide, "Using service-linked roles for Amazon WorkMail") and so must a custom
+# role, as the Guide's trust policy shows (Administrator Guide, "Enabling email event logging").
 WORKMAIL_EVENTS_SERVICE = "events.workmail.amazonaws.com"
-# The principal of CloudWatch Logs vended delivery in every destination policy (L2297, L2424, L2665).
+# The principal of CloudWatch Logs vended delivery in every destination policy
+# (Administrator Guide, "Enabling audit logging").
 LOG_DELIVERY_SERVICE = "delivery.logs.amazonaws.com"
 # What the console's "default settings" create: log group /aws/workmail/emailevents/<alias>
-# (L2017; the seed's em-dash before the slash is a conversion artifact) kept 30 days (L2018).
+# kept 30 days (Administrator Guide, "Enabling email event logging").
 EMAIL_EVENTS_LOG_GROUP_PREFIX = "/aws/workmail/emailevents/"
 DEFAULT_EMAIL_EVENTS_RETENTION = logs.RetentionDays.ONE_MONTH
 
@@ -76,9 +77,10 @@ _GONE_ERRORS = "OrganizationNotFoundException|OrganizationStateException|Resourc
 class AuditLogType(enum.StrEnum):
     """The WorkMail audit log types (``logType`` of a delivery source).
 
-    The seed names four kinds (L1604, fields L1608–1690) but never the strings; the strings
-    and the fifth, personal access token logs, come from botocore's PutDeliverySource
-    documentation and the current English guide (digest A §10, digest B §2.1).
+    The Guide describes the audit events and their fields (Administrator Guide, "Monitoring
+    Amazon WorkMail audit logs"); the ``logType`` strings come from botocore's
+    PutDeliverySource documentation, and the fifth kind, personal access token logs, from
+    the current edition of that section.
     """
 
     ACCESS_CONTROL_LOGS = "ACCESS_CONTROL_LOGS"
@@ -89,7 +91,7 @@ class AuditLogType(enum.StrEnum):
 
 
 AUDIT_LOG_TYPES: frozenset[str] = frozenset(t.value for t in AuditLogType)
-# PutDeliveryDestination.outputFormat (botocore, digest B §2.2).
+# PutDeliveryDestination.outputFormat (the CloudWatch Logs service model in botocore).
 OUTPUT_FORMATS: tuple[str, ...] = ("json", "plain", "w3c", "raw", "parquet")
 
 AuditLogDestination: TypeAlias = logs.ILogGroup | s3.IBucket | firehose.IDeliveryStream
@@ -105,22 +107,21 @@ def _concrete(value: str | None) -> bool:
 
 
 class EmailEventLogging(Construct):
-    """Turns on email event logging for an organization (Guide L1997–2146).
+    """Turns on email event logging for an organization (Administrator Guide, "Enabling email event logging").
 
-    By default it does what the console's "default settings" do (L2012–2018) with a role of
+    By default it does what the console's "default settings" do, with a role of
     its own instead of the account-wide service-linked role: a log group
     ``/aws/workmail/emailevents/<alias>`` kept 30 days, a role WorkMail assumes to write to
-    it (L2044–2116), then ``PutEmailMonitoringConfiguration``. Deleting the construct calls
-    ``DeleteEmailMonitoringConfiguration`` (L2118–2132); the log group follows
+    it, then ``PutEmailMonitoringConfiguration``. Deleting the construct calls
+    ``DeleteEmailMonitoringConfiguration``; the log group follows
     ``removal_policy`` (retained by default, since it holds the organization's mail history).
 
     The alias in the default log group name is ``alias`` if given, else the organization's
     ``alias`` attribute if it has one, else the organization id.
 
-    The role's trust policy is the Guide's (L2059–2076, the fixture
-    ``trust_events_workmail.json``): no conditions. ``confused_deputy_conditions=True``
+    The role's trust policy is the Guide's: no conditions. ``confused_deputy_conditions=True``
     adds ``aws:SourceAccount`` and ``aws:SourceArn`` (the organization ARN). The Guide asks
-    for those keys on the *log delivery* resource policies (L2142–2146), not on this role,
+    for those keys on the *log delivery* resource policies, not on this role,
     and does not say WorkMail sends them when it assumes it; if it didn't, events would
     silently stop being written. So they are an opt-in until checked in a real account.
     """
@@ -167,8 +168,9 @@ class EmailEventLogging(Construct):
                 f"{path}: WorkMail needs a log group ARN ending in ':*' (got {arn!r}); "
                 "use LogGroup.from_log_group_arn, which adds it"
             )
-        # The log group must be in the organization's Region (L2050); the custom resource calls
-        # WorkMail in the stack's Region, so that must be the organization's Region too.
+        # The log group must be in the organization's Region (Administrator Guide, "Enabling
+        # email event logging"); the custom resource calls WorkMail in the stack's Region, so
+        # that must be the organization's Region too.
         for what, region, why in (
             ("log group", self.log_group.env.region, "WorkMail writes only to a log group in its own Region"),
             ("organization", _arn_region(organization), "the configuration is set in the stack's Region"),
@@ -179,8 +181,9 @@ class EmailEventLogging(Construct):
         if role is None:
             conditions: dict[str, object] | None = None
             if confused_deputy_conditions:
-                # L2142: both keys in one statement must name the same account, which they do:
-                # the organization lives in the stack's account.
+                # Both keys in one statement must name the same account (Administrator Guide,
+                # "Enabling email event logging"), which they do: the organization lives in the
+                # stack's account.
                 conditions = {
                     "StringEquals": {"aws:SourceAccount": stack.account},
                     "ArnLike": {"aws:SourceArn": organization.organization_arn},
@@ -188,13 +191,14 @@ class EmailEventLogging(Construct):
             role = iam.Role(
                 self,
                 # The construct id keeps "workmail" in the generated role name where it fits; users
-                # of AmazonWorkMailFullAccess may pass only roles named *workmail* (L2084–2086, L1197–1207).
+                # of AmazonWorkMailFullAccess may pass only roles named *workmail* (Administrator Guide,
+                # "Enabling email event logging" and "Amazon WorkMail identity-based policy examples").
                 "workmail-events-role",
                 assumed_by=iam.ServicePrincipal(WORKMAIL_EVENTS_SERVICE, conditions=conditions),
                 description="Lets Amazon WorkMail write email event logs to CloudWatch Logs",
             )
         self.role: iam.IRole = role
-        # The minimum the Guide asks of a custom role (L2088–2106, fixture role_policy_email_events.json).
+        # The minimum the Guide asks of a custom role (Administrator Guide, "Enabling email event logging").
         # The log group ARN ends in ":*", which covers its streams as the Guide's prefix wildcard does.
         self.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[arn])
@@ -233,7 +237,8 @@ class EmailEventLogging(Construct):
                         resources=[organization.organization_arn],
                     ),
                     # Handing the role to WorkMail needs PassRole on exactly that role, restricted
-                    # to the events service as in AmazonWorkMailFullAccess (L1197–1207).
+                    # to the events service as in AmazonWorkMailFullAccess (Administrator Guide,
+                    # "Amazon WorkMail identity-based policy examples").
                     iam.PolicyStatement(
                         actions=["iam:PassRole"],
                         resources=[self.role.role_arn],
@@ -276,31 +281,32 @@ def _arn_region(organization: OrganizationRef) -> str | None:
 class AuditLogDelivery(Construct):
     """Delivers one WorkMail audit log type to a log group, an S3 bucket or a Firehose stream.
 
-    The three vended-delivery elements (L2160–2173): a delivery source for the organization
-    and log type, a delivery destination for the target, and the delivery joining them.
-    The delivery references both, so CloudFormation creates it last and deletes it first,
-    then the source and destination (the order L2177–2186 asks for); the source references
-    the organization's ARN, so all of it is deleted before the organization.
+    The three vended-delivery elements (Administrator Guide, "Enabling audit logging"): a
+    delivery source for the organization and log type, a delivery destination for the
+    target, and the delivery joining them. The delivery references both, so CloudFormation
+    creates it last and deletes it first, then the source and destination (the order the
+    Guide asks for); the source references the organization's ARN, so all of it is deleted
+    before the organization.
 
     Deliveries of the same log type of the same organization in one stack share a single
     delivery source (one source may feed several destinations, one delivery per pair).
 
     The destination gets the resource permissions delivery needs, with the confused-deputy
-    keys of L2142–2146 (``aws:SourceAccount`` and ``aws:SourceArn`` = this delivery source):
+    keys the Guide recommends (``aws:SourceAccount`` and ``aws:SourceArn`` = this delivery
+    source):
 
-    * log group: a statement in one CloudWatch Logs resource policy shared by the stack
-      (L2284–2331). Such policies are limited to 5,120 characters (L2334–2338), roughly a
-      dozen deliveries per stack, and to a few per Region and account;
-    * bucket: ``AWSLogDeliveryAclCheck`` (with ``s3:ListBucket``, L2482–2484) and
-      ``AWSLogDeliveryWrite`` statements (L2416–2467); a customer managed key encrypting
-      the bucket gets the key-policy statement of L2496–2536, and an AWS managed KMS key
-      is refused (L2492–2494);
+    * log group: a statement in one CloudWatch Logs resource policy shared by the stack.
+      Such policies are limited to 5,120 characters, roughly a dozen deliveries per stack,
+      and to a few per Region and account;
+    * bucket: ``AWSLogDeliveryAclCheck`` (with ``s3:ListBucket``) and
+      ``AWSLogDeliveryWrite`` statements; a customer managed key encrypting the bucket gets
+      the Guide's key-policy statement, and an AWS managed KMS key is refused;
     * Firehose stream: the tag ``LogDeliveryEnabled=true`` that the account's
-      ``AWSServiceRoleForLogDelivery`` role requires (L2637–2661). CloudWatch Logs creates
-      that role itself the first time if the deployer may (L2614–2615).
+      ``AWSServiceRoleForLogDelivery`` role requires. CloudWatch Logs creates that role
+      itself the first time if the deployer may.
 
     Imported buckets and streams can't be changed by CDK; a warning says what to add.
-    The deployer also needs ``workmail:AllowVendedLogDeliveryForResource`` (L2158–2159);
+    The deployer also needs ``workmail:AllowVendedLogDeliveryForResource``;
     see :func:`audit_log_deployer_statements` for a least-privilege deployer policy.
     """
 
@@ -407,7 +413,7 @@ class AuditLogDelivery(Construct):
         field_delimiter: str | None = None,
     ) -> AuditLogDelivery:
         """Deliver to CloudWatch Logs. Names under ``/aws/vendedlogs/`` avoid the resource
-        policy size limit when many log groups are used (L2336–2338)."""
+        policy size limit when many log groups are used (Administrator Guide, "Enabling audit logging")."""
         return cls(
             scope,
             id,
@@ -432,7 +438,7 @@ class AuditLogDelivery(Construct):
         record_fields: Sequence[str] | None = None,
         field_delimiter: str | None = None,
     ) -> AuditLogDelivery:
-        """Deliver to S3, under ``AWSLogs/<account>/`` in the bucket (L2449)."""
+        """Deliver to S3, under ``AWSLogs/<account>/`` in the bucket (Administrator Guide, "Enabling audit logging")."""
         return cls(
             scope,
             id,
@@ -457,7 +463,7 @@ class AuditLogDelivery(Construct):
         record_fields: Sequence[str] | None = None,
         field_delimiter: str | None = None,
     ) -> AuditLogDelivery:
-        """Deliver to an Amazon Data Firehose stream (L2544–2683)."""
+        """Deliver to an Amazon Data Firehose stream."""
         return cls(
             scope,
             id,
@@ -507,7 +513,7 @@ def _delivery_source(owner: Construct, organization: OrganizationRef, log_type: 
         scope,
         child_id,
         name=_delivery_name(scope, "workmail-" + log_type.lower().removeprefix("workmail_"), child_id),
-        # The organization is the resource that sends the logs (L2162–2164).
+        # The organization is the resource that sends the logs (Administrator Guide, "Enabling audit logging").
         resource_arn=organization.organization_arn,
         log_type=log_type,
     )
@@ -550,8 +556,10 @@ def _shared_log_resource_policy(stack: Stack) -> logs.ResourcePolicy:
 
 
 def _log_group_statement(log_group: logs.ILogGroup, source_arn: str, account: str) -> iam.PolicyStatement:
-    # AWSLogDeliveryWrite20150319 of L2290–2331, narrowed from "any logs ARN in the account"
-    # to this delivery source as L2144–2146 recommend.
+    # The Guide's AWSLogDeliveryWrite20150319 statement (Administrator Guide, "Enabling audit
+    # logging"), narrowed from "any logs ARN in the account" to this delivery source, as the
+    # Guide's confused-deputy advice recommends (Administrator Guide, "Enabling email event
+    # logging").
     env = log_group.env
     return iam.PolicyStatement(
         principals=[iam.ServicePrincipal(LOG_DELIVERY_SERVICE)],
@@ -576,15 +584,15 @@ def _grant_bucket(
         "ArnLike": {"aws:SourceArn": source_arn},
     }
     statements = [
-        # AWSLogDeliveryAclCheck (L2421–2438) with s3:ListBucket, which spares CloudTrail
-        # AccessDenied noise (L2482–2484).
+        # AWSLogDeliveryAclCheck with s3:ListBucket, which spares CloudTrail AccessDenied noise
+        # (Administrator Guide, "Enabling audit logging").
         iam.PolicyStatement(
             principals=[iam.ServicePrincipal(LOG_DELIVERY_SERVICE)],
             actions=["s3:GetBucketAcl", "s3:ListBucket"],
             resources=[bucket.bucket_arn],
             conditions=conditions,
         ),
-        # AWSLogDeliveryWrite (L2439–2465): objects under AWSLogs/<account>/, owner full control.
+        # AWSLogDeliveryWrite as in the Guide: objects under AWSLogs/<account>/, owner full control.
         iam.PolicyStatement(
             principals=[iam.ServicePrincipal(LOG_DELIVERY_SERVICE)],
             actions=["s3:PutObject"],
@@ -608,9 +616,10 @@ def _grant_bucket(
 
     key = bucket.encryption_key
     if key is not None:
-        # A customer managed key must let log delivery use it (L2496–2536). Key policies use the
-        # Guide's wildcard source ARN: naming this source would make a key shared with the
-        # organization depend on the organization through the source, a cycle.
+        # A customer managed key must let log delivery use it (Administrator Guide, "Enabling
+        # audit logging"). Key policies use the Guide's wildcard source ARN: naming this source
+        # would make a key shared with the organization depend on the organization through the
+        # source, a cycle.
         key_added = key.add_to_resource_policy(
             iam.PolicyStatement(
                 principals=[iam.ServicePrincipal(LOG_DELIVERY_SERVICE)],
@@ -637,7 +646,8 @@ def _grant_bucket(
 
 
 def _refuse_aws_managed_key(owner: Construct, bucket: s3.IBucket) -> None:
-    """SSE-KMS with the AWS managed key makes delivered logs unreadable (L2492–2494)."""
+    """SSE-KMS with the AWS managed key makes delivered logs unreadable (Administrator Guide,
+    "Enabling audit logging")."""
     if bucket.encryption_key is not None:
         return
     cfn = bucket.node.default_child
@@ -660,8 +670,8 @@ def _refuse_aws_managed_key(owner: Construct, bucket: s3.IBucket) -> None:
 
 def _tag_stream(owner: Construct, stream: firehose.IDeliveryStream) -> None:
     # AWSServiceRoleForLogDelivery may write only to streams tagged LogDeliveryEnabled=true
-    # (L2639–2661). AWS tags the stream itself, but a stack that owns the stream would remove
-    # that tag on its next update unless the tag is declared here.
+    # (Administrator Guide, "Enabling audit logging"). AWS tags the stream itself, but a stack
+    # that owns the stream would remove that tag on its next update unless the tag is declared here.
     if isinstance(stream, firehose.DeliveryStream):
         # Only the stream: tagging the construct would also tag its role and log group.
         Tags.of(stream).add(
@@ -676,12 +686,14 @@ def _tag_stream(owner: Construct, stream: firehose.IDeliveryStream) -> None:
 
 
 def audit_log_deployer_statements(organization: OrganizationRef) -> list[iam.PolicyStatement]:
-    """What a principal deploying :class:`AuditLogDelivery` needs (L2209–2280, L2347–2410,
-    L2552–2632, repaired as in digest B §2.3–§2.5): the delivery actions, the resource-policy
-    updates for each destination kind, the log delivery service-linked role, and WorkMail's
-    ``workmail:AllowVendedLogDeliveryForResource`` on the organization (L2158–2159).
+    """What a principal deploying :class:`AuditLogDelivery` needs, after the Guide's example
+    user policies for each destination (Administrator Guide, "Enabling audit logging"): the
+    delivery actions, the resource-policy updates for each destination kind, the log
+    delivery service-linked role, and WorkMail's ``workmail:AllowVendedLogDeliveryForResource``
+    on the organization.
 
-    ``AmazonWorkMailFullAccess`` does not include these (L2152–2154)."""
+    ``AmazonWorkMailFullAccess`` does not include these (Administrator Guide, "Enabling audit
+    logging")."""
     prefix = f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}"
     return [
         iam.PolicyStatement(
@@ -715,7 +727,8 @@ def audit_log_deployer_statements(organization: OrganizationRef) -> list[iam.Pol
         iam.PolicyStatement(
             sid="AllowUpdatesToResourcePolicyCWL",
             actions=["logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"],
-            # The seed truncates this ARN (L2259); the account's logs resources are what it means.
+            # The Guide's example cuts this ARN short after the account id (Administrator Guide,
+            # "Enabling audit logging"); the account's logs resources are what it means.
             resources=[f"{prefix}:*"],
         ),
         iam.PolicyStatement(

@@ -121,7 +121,8 @@ class OrganizationBase(cdk.Resource):
 
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow reading everything in the organization: WorkMail's Describe*, Get*, List* and
-        Search* actions on its ARN (the read-only statement of the Guide, seed L1262–L1290)."""
+        Search* actions on its ARN (the Guide's read-only statement: Administrator Guide,
+        "Amazon WorkMail identity-based policy examples")."""
         return self.grant(grantee, *READ_ACTIONS)
 
     def grant_manage_users(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -324,6 +325,13 @@ class Organization(OrganizationBase):
         record_ttl: cdk.Duration = DEFAULT_RECORD_TTL, id: str | None = None,
     ) -> Domain:
         """Register a mail domain; see ``Domain`` for the options."""
+        for existing in self._domains:
+            if existing.domain_name.lower() == name.lower():
+                raise ValueError(f"{self.node.path}/{id or name}: the domain {name} is already declared, "
+                                 f"as {existing.node.path}; declare each domain once")
+        if self.node.try_find_child(id or name) is not None:
+            raise ValueError(f"{self.node.path}/{id or name}: the id {id or name!r} is already taken here; "
+                             "give this domain another id")
         domain = Domain(self, id or name, organization=self, domain_name=name, hosted_zone=hosted_zone,
                         default=default, wait_for_verification=wait_for_verification, spf_record=spf_record,
                         dmarc_record=dmarc_record, record_ttl=record_ttl)
@@ -575,7 +583,8 @@ class Organization(OrganizationBase):
         if cdk.Token.is_unresolved(stack.region):
             principal = cdk.Fn.sub("availability.workmail.${AWS::Region}.amazonaws.com")
         # WorkMail invokes a custom availability provider as this regional principal; the
-        # source conditions keep other organizations and accounts out (seed L3222–L3261),
+        # source conditions keep other organizations and accounts out (Administrator Guide,
+        # "Building a Custom Availability Provider Lambda function"),
         # and TestAvailabilityConfiguration refuses a function anyone may invoke.
         function.add_permission(
             permission_id, action="lambda:InvokeFunction",

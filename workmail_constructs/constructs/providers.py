@@ -42,7 +42,8 @@ ORGANIZATION_RESOURCE_TYPE = "Custom::WorkMailOrganization"
 DOMAIN_RESOURCE_TYPE = "Custom::WorkMailDomain"
 DIRECTORY_RESOURCE_TYPE = "Custom::WorkMailDirectory"
 
-# WorkMail actions that can't name an organization: they act on the account (seed L871–L903).
+# WorkMail actions that can't name an organization: they act on the account
+# (Administrator Guide, "How Amazon WorkMail works with IAM").
 ACCOUNT_ACTIONS = ("workmail:CreateOrganization", "workmail:ListOrganizations")
 
 # What the organization handler does to an organization it created or adopted. It can't be
@@ -54,8 +55,8 @@ ORGANIZATION_ACTIONS = (
 
 # WorkMail creates the organization's directory through Directory Service as the caller,
 # and deletes it again with DeleteDirectory: the Directory Service actions of the Guide's
-# WorkMailAdministration statement (seed L1073–L1085). None of them takes a resource ARN
-# that exists before the organization does.
+# WorkMailAdministration statement (Administrator Guide, "Amazon WorkMail identity-based
+# policy examples"). None of them takes a resource ARN that exists before the organization does.
 DIRECTORY_SERVICE_ACTIONS = (
     "ds:AuthorizeApplication", "ds:CheckAlias", "ds:CreateAlias", "ds:CreateDirectory",
     "ds:CreateIdentityPoolDirectory", "ds:DeleteDirectory", "ds:DescribeDirectories", "ds:GetDirectoryLimits",
@@ -65,7 +66,8 @@ DIRECTORY_SERVICE_ACTIONS = (
 # WorkMail sets up mail receiving in SES as the caller: the organization's receipt rule set
 # when the organization is created, a domain identity (with DKIM) when a domain is
 # registered, and removes them again on delete. The Guide's console policy allows ses:*
-# (seed L1111); these are the SES actions behind those steps, so no wildcard is granted.
+# (Administrator Guide, "Amazon WorkMail identity-based policy examples"); these are the
+# SES actions behind those steps, so no wildcard is granted.
 SES_ACTIONS = (
     "ses:CreateReceiptRule", "ses:CreateReceiptRuleSet", "ses:DeleteReceiptRule", "ses:DeleteReceiptRuleSet",
     "ses:DescribeActiveReceiptRuleSet", "ses:DescribeReceiptRule", "ses:DescribeReceiptRuleSet",
@@ -75,7 +77,7 @@ SES_ACTIONS = (
 )
 
 # A customer managed key is used by WorkMail on the caller's behalf: it creates grants with
-# the caller's permissions (seed L514–L524, L585–L587).
+# the caller's permissions (Administrator Guide, "How Amazon WorkMail uses AWS KMS").
 KMS_ORGANIZATION_ACTIONS = ("kms:CreateGrant", "kms:Encrypt", "kms:Decrypt", "kms:DescribeKey")
 
 DOMAIN_ACTIONS = (
@@ -258,7 +260,8 @@ class WorkMailHandlers(Construct):
             concern.allow_rollback_check()
             cdk.Validations.of(concern.role).acknowledge(
                 cdk.Acknowledgment(id="AwsSolutions-IAM5[Resource::*]", reason=(
-                    "CreateOrganization and ListOrganizations take no resource (seed L871–L903); the Directory "
+                    "CreateOrganization and ListOrganizations take no resource (Administrator Guide, "
+                    '"How Amazon WorkMail works with IAM"); the Directory '
                     "Service and SES actions WorkMail makes as the caller act on a directory and a receipt rule "
                     "set that exist only once the organization does.")),
                 cdk.Acknowledgment(

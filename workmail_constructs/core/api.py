@@ -35,6 +35,7 @@ from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.model import ListShape, StructureShape
 
 from . import service_model
+from .log_safety import keep_secrets_out_of_logs
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -158,6 +159,7 @@ class WorkMailApi:
         max_workers: int = DEFAULT_MAX_WORKERS,
         service: str = "workmail",
     ) -> None:
+        keep_secrets_out_of_logs()
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
         if base_delay < 0 or max_delay < 0:

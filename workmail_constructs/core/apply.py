@@ -16,9 +16,9 @@ Changes run in phases; within a phase they run concurrently (bounded by ``max_wo
 8. domains deregistered
 9. organization deleted
 
-Booking options run after delegates are added (turning auto-accept off needs a
-delegate, seed L6002–L6004) and before delegates are removed (the last delegate can't
-go while auto-accept is off). A change that touches several phases (a resource and its
+Booking options run after delegates are added, since turning auto-accept off needs a
+delegate (Administrator Guide, "Editing resource details"), and before delegates are
+removed (the last delegate can't go while auto-accept is off). A change that touches several phases (a resource and its
 booking options) is done only when all of its parts are.
 
 A change that fails makes the changes that depend on it *skipped*, with the reason;
@@ -701,7 +701,7 @@ class _Applier:
         self._call("UpdateDefaultMailDomain", DomainName=name)
 
     def _test_domain(self) -> str:
-        # Every organization has <alias>.awsapps.com, verified (seed L3502).
+        # Every organization has <alias>.awsapps.com, verified (Administrator Guide, "Creating an organization").
         alias = self.api.call("DescribeOrganization", OrganizationId=self.org)["Alias"]
         return f"{str(alias).lower()}.awsapps.com"
 
@@ -1154,8 +1154,9 @@ class _Applier:
             try:
                 role_id = _token_chain(create, "CreateImpersonationRole", self.org, _canonical(params))
             except ClientError as exc:
-                # Role names are unique (seed L6687): one named so exists, made by an earlier run
-                # with other target ids, or planned before it was made. Make it the declared role.
+                # Role names are unique (Administrator Guide, "Managing impersonation roles"): one
+                # named so exists, made by an earlier run with other target ids, or planned before it
+                # was made. Make it the declared role.
                 if error_code(exc) != "InvalidParameterException" or not self._role_exists(spec.name):
                     raise
                 role_id = self._role_id(spec.name, "name")
@@ -1214,7 +1215,8 @@ class _Applier:
         self._call("PutInboundDmarcSettings", Enforced=bool(change.after))
 
     def _dmarc_delete(self, change: Change) -> None:
-        # There is no "unset": no longer declared means the service's default, enforced (seed L4448).
+        # There is no "unset": no longer declared means the service's default, enforced
+        # (Administrator Guide, "Enforcing DMARC policies on incoming email").
         self._call("PutInboundDmarcSettings", Enforced=True)
 
     def _monitoring_put(self, change: Change) -> None:

@@ -32,7 +32,7 @@ from .spec import (
 )
 from .state import ActualGroup, ActualResource, ActualState
 
-# The mailbox size WorkMail gives a user when none is set: 50 GB (seed L3454).
+# The mailbox size WorkMail gives a user when none is set: 50 GB (Administrator Guide, "Amazon WorkMail quotas").
 DEFAULT_MAILBOX_QUOTA_MB = 51200
 
 USER_ATTRIBUTES = (*USER_TEXT_ATTRIBUTES, "role", "hidden_from_global_address_list", "identity_provider_user_id")

@@ -27,11 +27,35 @@ class Violation:
     value: Any
     constraint: str
     sensitive: bool = False
+    # The value is of the wrong JSON type: the service can't even read it, so it answers
+    # SerializationException rather than ValidationException.
+    malformed: bool = False
 
     def describe(self) -> str:
+        if self.malformed:
+            return f"Value at '{self.path}' is {json_type(self.value)}: {self.constraint}"
         if self.sensitive or self.value is None:
             return f"Value at '{self.path}' failed to satisfy constraint: {self.constraint}"
         return f"Value '{_short(self.value)}' at '{self.path}' failed to satisfy constraint: {self.constraint}"
+
+
+def json_type(value: Any) -> str:
+    """The JSON kind of a decoded value, with its article: 'a list', 'an object'."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
+def _wrong_type(path: str, value: Any, expected: str) -> Violation:
+    return Violation(path, value, f"Member must be {expected}", malformed=True)
 
 
 def _short(value: Any) -> str:
@@ -61,6 +85,11 @@ def validation_messages(violations: list[Violation]) -> str:
     return f"{count} {noun} detected: " + "; ".join(v.describe() for v in violations)
 
 
+def serialization_message(violations: list[Violation]) -> str:
+    """What the service says of members it can't read: each one, and the type it expects."""
+    return "Can't read the request: " + "; ".join(v.describe() for v in violations if v.malformed)
+
+
 def check(shape: Shape, value: Any, path: str = "") -> list[Violation]:
     """All constraint violations of ``value`` against ``shape``.
 
@@ -78,7 +107,7 @@ def _check(shape: Shape, value: Any, path: str) -> Iterator[Violation]:
     if kind == "structure":
         assert isinstance(shape, StructureShape)
         if not isinstance(value, dict):
-            yield Violation(path, None, "Member must be a structure")
+            yield _wrong_type(path, value, "a structure")
             return
         for name in shape.required_members:
             if value.get(name) is None:
@@ -92,7 +121,7 @@ def _check(shape: Shape, value: Any, path: str) -> Iterator[Violation]:
     if kind == "list":
         assert isinstance(shape, ListShape)
         if not isinstance(value, list):
-            yield Violation(path, None, "Member must be a list")
+            yield _wrong_type(path, value, "a list")
             return
         yield from _bounds(shape, len(value), value, path, "length", sensitive)
         for index, item in enumerate(value, start=1):
@@ -101,7 +130,7 @@ def _check(shape: Shape, value: Any, path: str) -> Iterator[Violation]:
     if kind == "map":
         assert isinstance(shape, MapShape)
         if not isinstance(value, dict):
-            yield Violation(path, None, "Member must be a map")
+            yield _wrong_type(path, value, "a map")
             return
         yield from _bounds(shape, len(value), value, path, "length", sensitive)
         for key, item in value.items():
@@ -110,7 +139,7 @@ def _check(shape: Shape, value: Any, path: str) -> Iterator[Violation]:
         return
     if kind == "string":
         if not isinstance(value, str):
-            yield Violation(path, None, "Member must be a string")
+            yield _wrong_type(path, value, "a string")
             return
         yield from _bounds(shape, len(value), value, path, "length", sensitive)
         enum = getattr(shape, "enum", None)
@@ -122,24 +151,24 @@ def _check(shape: Shape, value: Any, path: str) -> Iterator[Violation]:
         return
     if kind in ("integer", "long"):
         if isinstance(value, bool) or not isinstance(value, int):
-            yield Violation(path, None, "Member must be an integer")
+            yield _wrong_type(path, value, "an integer")
             return
         yield from _bounds(shape, value, value, path, "value", sensitive)
         return
     if kind in ("double", "float"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            yield Violation(path, None, "Member must be a number")
+            yield _wrong_type(path, value, "a number")
         return
     if kind == "boolean":
         if not isinstance(value, bool):
-            yield Violation(path, None, "Member must be a boolean")
+            yield _wrong_type(path, value, "a boolean")
         return
     if kind == "timestamp":
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            yield Violation(path, None, "Member must be a timestamp")
+            yield _wrong_type(path, value, "a timestamp")
         return
     if kind == "blob" and not isinstance(value, (str, bytes, bytearray)):
-        yield Violation(path, None, "Member must be a blob")
+        yield _wrong_type(path, value, "a blob")
 
 
 def _bounds(shape: Shape, measure: int, value: Any, path: str, what: str, sensitive: bool) -> Iterator[Violation]:

@@ -15,7 +15,9 @@ import dataclasses
 import json
 import types
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 SPEC_VERSION = 1
@@ -29,7 +31,8 @@ FolderName = Literal["INBOX", "DELETED_ITEMS", "SENT_ITEMS", "DRAFTS", "JUNK_EMA
 RetentionAction = Literal["NONE", "DELETE", "PERMANENTLY_DELETE"]
 ImpersonationRoleType = Literal["FULL_ACCESS", "READ_ONLY"]
 FlowDirection = Literal["inbound", "outbound"]
-# Inbound and outbound actions in the Guide's order, which is also their precedence (seed L3735–L3764, L3798).
+# Inbound and outbound actions in the Guide's order, which is also their precedence
+# (Administrator Guide, "Managing email flows").
 FlowAction = Literal["DROP", "BOUNCE", "MOVE_TO_JUNK", "DEFAULT", "BYPASS_SPAM_CHECK", "ROUTE_TO_SMTP_GATEWAY",
                      "RUN_LAMBDA"]
 
@@ -270,7 +273,7 @@ class AvailabilityConfigurationSpec:
 
 @dataclass
 class EmailFlowRuleSpec:
-    """An inbound or outbound email flow rule as the Guide defines it (seed L3705–L3802).
+    """An inbound or outbound email flow rule as the Guide defines it (Administrator Guide, "Managing email flows").
 
     WorkMail has no API for flow rules: a later part of the project evaluates them in a
     dispatcher Lambda; the reconciler only validates them.
@@ -310,12 +313,8 @@ class WorkMailSpec:
         return json.dumps(to_data(self), indent=indent, sort_keys=False)
 
     @classmethod
-    def from_json(cls, text: str) -> WorkMailSpec:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SpecError("", f"not valid JSON: {exc}") from None
-        return from_data(cls, data)
+    def from_json(cls, text: str | bytes) -> WorkMailSpec:
+        return from_data(cls, parse_json(text))
 
 
 # Serialization ------------------------------------------------------------------
@@ -338,6 +337,17 @@ def to_data(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: to_data(v) for k, v in value.items()}
     return value
+
+
+def parse_json(text: str | bytes) -> Any:
+    """A spec document's JSON, or a SpecError saying why it can't be read."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        # No spec nests more than a few levels; this is a hostile or broken document.
+        raise SpecError("", "nested too deeply to be a spec document") from None
+    except ValueError as exc:
+        raise SpecError("", f"not valid JSON: {exc}") from None
 
 
 def from_data(cls: type[T], data: Any, path: str = "") -> T:
@@ -374,16 +384,16 @@ def _convert(annotation: Any, data: Any, path: str) -> Any:
     if dataclasses.is_dataclass(annotation):
         if not isinstance(data, dict):
             raise SpecError(path, f"must be an object, not {type(data).__name__}")
-        hints = get_type_hints(annotation)
-        known = {f.name for f in dataclasses.fields(annotation)}
-        unknown = sorted(set(data) - known)
+        fields = _fields_of(annotation)
+        unknown = sorted(set(data) - {f.name for f in fields})
         if unknown:
-            raise SpecError(_at(path, unknown[0]), f"unknown field; expected one of {', '.join(sorted(known))}")
+            known = ", ".join(sorted(f.name for f in fields))
+            raise SpecError(_at(path, unknown[0]), f"unknown field; expected one of {known}")
         values = {}
-        for f in dataclasses.fields(annotation):
+        for f in fields:
             if f.name in data:
-                values[f.name] = _convert(hints[f.name], data[f.name], _at(path, f.name))
-            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                values[f.name] = _convert(f.annotation, data[f.name], _at(path, f.name))
+            elif f.required:
                 raise SpecError(_at(path, f.name), "is required")
         return annotation(**values)
     if annotation is bool:
@@ -401,8 +411,90 @@ def _convert(annotation: Any, data: Any, path: str) -> Any:
     raise TypeError(f"unsupported annotation {annotation!r} at {path}")
 
 
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    annotation: Any
+    required: bool
+
+
+@cache
+def _fields_of(cls: type) -> tuple[_Field, ...]:
+    """A spec class's fields with their resolved types, worked out once per class: resolving
+    type hints is most of the cost of reading a large spec when done once per object."""
+    hints = get_type_hints(cls)
+    return tuple(
+        _Field(f.name, hints[f.name], f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+        for f in dataclasses.fields(cls)
+    )
+
+
 def _at(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
+
+
+def type_errors(value: Any, annotation: Any) -> list[SpecError]:
+    """Every field of a spec built in Python whose value is not of its declared type.
+
+    ``from_data`` checks a JSON document as it reads it; a spec built from the dataclasses
+    directly is only as right as its caller made it (a dict inside ``users``, a password
+    given as plain text instead of a SecretRef). Messages name the type, never the value,
+    which may be a secret.
+    """
+    return list(_type_errors(annotation, value, ""))
+
+
+@typing.no_type_check
+def _type_errors(annotation: Any, value: Any, path: str) -> Iterator[SpecError]:
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in get_args(annotation):
+            return
+        options = [a for a in get_args(annotation) if a is not type(None)]
+        yield from _type_errors(options[0], value, path)
+        return
+    if origin is Literal:
+        # Only the type: which values are allowed is validation's to say, from the service model.
+        kinds = {type(a) for a in get_args(annotation)}
+        if type(value) not in kinds:
+            yield SpecError(path, f"must be a {' or '.join(sorted(k.__name__ for k in kinds))}, "
+                                  f"not {_type_name(value)}")
+        return
+    if origin in (list, dict):
+        expected = "a list" if origin is list else "a dict"
+        if not isinstance(value, origin):
+            yield SpecError(path, f"must be {expected}, not {_type_name(value)}")
+            return
+        if origin is list:
+            for i, item in enumerate(value):
+                yield from _type_errors(get_args(annotation)[0], item, f"{path}[{i}]")
+        else:
+            key_type, item_type = get_args(annotation)
+            for key, item in value.items():
+                yield from _type_errors(key_type, key, f"{path} key")
+                yield from _type_errors(item_type, item, f"{path}.{key}")
+        return
+    if dataclasses.is_dataclass(annotation):
+        if type(value) is not annotation:
+            yield SpecError(path, f"must be a {annotation.__name__}, not {_type_name(value)}")
+            return
+        for f in _fields_of(annotation):
+            yield from _type_errors(f.annotation, getattr(value, f.name), _at(path, f.name))
+        return
+    if annotation is bool and not isinstance(value, bool):
+        yield SpecError(path, f"must be true or false, not {_type_name(value)}")
+    elif annotation is int and (isinstance(value, bool) or not isinstance(value, int)):
+        yield SpecError(path, f"must be a whole number, not {_type_name(value)}")
+    elif annotation is str and not isinstance(value, str):
+        yield SpecError(path, f"must be a string, not {_type_name(value)}")
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, (bool, int, float, str, list, dict, tuple)):
+        return type(value).__name__
+    return f"a {type(value).__name__}"
 
 
 # JSON Schema --------------------------------------------------------------------
@@ -437,12 +529,9 @@ def _schema(annotation: Any, definitions: dict[str, Any]) -> dict[str, Any]:
         name = annotation.__name__
         if name not in definitions:
             definitions[name] = {}
-            hints = get_type_hints(annotation)
-            properties = {f.name: _schema(hints[f.name], definitions) for f in dataclasses.fields(annotation)}
-            required = [
-                f.name for f in dataclasses.fields(annotation)
-                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-            ]
+            fields = _fields_of(annotation)
+            properties = {f.name: _schema(f.annotation, definitions) for f in fields}
+            required = [f.name for f in fields if f.required]
             definition: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
             if annotation.__doc__ and not annotation.__doc__.startswith(f"{name}("):
                 definition["description"] = " ".join(annotation.__doc__.split())

@@ -12,7 +12,7 @@ Three sources of rules:
   against that member's shape with ``service_model.check``, so lengths, patterns,
   enums and bounds are read from the model, never retyped.
 - **The Administrator Guide** (quotas, flow-rule patterns, booking delegates, ...),
-  each rule citing its seed line.
+  each rule citing the Guide section it comes from.
 - **Consistency the API would refuse later**: references by name that must resolve,
   names and addresses that must be unique, addresses in domains the organization has.
 """
@@ -48,8 +48,10 @@ from .spec import (
     OrganizationSpec,
     ResourceSpec,
     RetentionPolicySpec,
+    SpecError,
     UserSpec,
     WorkMailSpec,
+    type_errors,
 )
 
 WORKMAIL_DIRECTORY = "WorkMailDirectory"
@@ -66,14 +68,15 @@ class Problem:
         return f"{self.path}: {self.message}"
 
 
-class SpecValidationError(ValueError):
-    """A spec WorkMail would refuse; ``problems`` holds every problem found."""
+class SpecValidationError(SpecError):
+    """A spec WorkMail would refuse; ``problems`` holds every problem found, ``path`` the first one's."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
         noun = "problem" if len(self.problems) == 1 else "problems"
         lines = "\n".join(str(p) for p in self.problems)
-        super().__init__(f"{len(self.problems)} {noun} in the WorkMail spec:\n{lines}")
+        super().__init__("", f"{len(self.problems)} {noun} in the WorkMail spec:\n{lines}")
+        self.path = self.problems[0].path if self.problems else ""
 
 
 # The model's constraints ------------------------------------------------------
@@ -392,31 +395,36 @@ def _model_problems(obj: Any, path: str) -> Iterator[Problem]:
 
 # The Guide's numbers ----------------------------------------------------------
 
-# Mailbox quota in MB: 1 to 51,200 (seed L5391, L5419); the model gives only the minimum.
+# Mailbox quota in MB: 1 to 51,200 (Administrator Guide, "Editing user details"); the model gives
+# only the minimum.
 MAX_MAILBOX_QUOTA_MB = 51200
-# At most 100 aliases per user, a hard quota (seed L3455); WorkMail applies it to every entity.
+# At most 100 aliases per user, a hard quota (Administrator Guide, "Amazon WorkMail quotas");
+# WorkMail applies it to every entity.
 MAX_ALIASES = 100
-# At most 1,000 domains per organization, a hard quota (seed L3445).
+# At most 1,000 domains per organization, a hard quota (Administrator Guide, "Amazon WorkMail quotas").
 MAX_DOMAINS = 1000
 # "WorkMail directory user names have a maximum length of 64. All others have a maximum
 # length of 20." (CreateUser.Name documentation in the service model)
 MAX_USER_NAME_OTHER_DIRECTORIES = 20
 # Roles a caller can give; RESOURCE and SYSTEM_USER are WorkMail's own (emulator's CreateUser).
 SETTABLE_ROLES = ("USER", "REMOTE_USER")
-# The free test domain every organization gets (seed L272, L2809).
+# The free test domain every organization gets (Administrator Guide, "Amazon WorkMail concepts").
 TEST_DOMAIN_SUFFIX = ".awsapps.com"
-# The journaling sender address is reserved: no mailbox can take it (seed L7086–L7088).
+# The journaling sender address is reserved: no mailbox can take it
+# (Administrator Guide, "Using email journaling with Amazon WorkMail").
 JOURNALING_LOCAL_PART = "amazonjournaling"
-# Email flow rules: sender patterns per rule and per organization, hard quotas (seed L3446, L3447).
+# Email flow rules: sender patterns per rule and per organization, hard quotas
+# (Administrator Guide, "Amazon WorkMail quotas").
 MAX_SENDER_PATTERNS_PER_RULE = 250
 MAX_SENDER_PATTERNS_PER_ORGANIZATION = 1000
-# Actions per direction, in the Guide's order (seed L3735–L3743 inbound, L3758–L3764 outbound).
+# Actions per direction, in the Guide's order (Administrator Guide, "Managing email flows").
 FLOW_ACTIONS = {
     "inbound": ("DROP", "BOUNCE", "MOVE_TO_JUNK", "DEFAULT", "BYPASS_SPAM_CHECK", "RUN_LAMBDA"),
     "outbound": ("DEFAULT", "DROP", "BOUNCE", "ROUTE_TO_SMTP_GATEWAY", "RUN_LAMBDA"),
 }
-# "$NONE" matches a device that reports nothing, in positive conditions only (seed L6353);
-# a negated condition never matches a missing value (L6355), so there it means nothing.
+# "$NONE" matches a device that reports nothing, in positive conditions only; a negated
+# condition never matches a missing value, so there it means nothing (Administrator Guide,
+# "Managing mobile device access rules").
 MOBILE_NONE_VALUE = "$NONE"
 _NEGATED_DEVICE_CONDITIONS = (
     "not_device_types", "not_device_models", "not_device_operating_systems", "not_device_user_agents",
@@ -447,6 +455,12 @@ def validate(
     being declared, so references to them resolve. ``directory_type`` is the
     organization's directory (DescribeOrganization.DirectoryType).
     """
+    # The rules below read the spec's fields as their declared types; a spec built in
+    # Python with a wrong type (a dict for a UserSpec, a plain-text password) is refused
+    # for that alone, before any rule could trip over it.
+    wrong_types = [Problem(error.path, error.message) for error in type_errors(spec, WorkMailSpec)]
+    if wrong_types:
+        return wrong_types
     return _Validator(spec, existing_domains, existing_entities, directory_type).run()
 
 
@@ -588,7 +602,8 @@ class _Validator:
         self._duplicates("domains", domains, lambda d: d.name.lower(), "this domain")
         for i, domain in enumerate(domains):
             if domain.name.lower().endswith(TEST_DOMAIN_SUFFIX):
-                # <alias>.awsapps.com is WorkMail's own test domain (seed L272, L2809); it can't be registered.
+                # <alias>.awsapps.com is WorkMail's own test domain (Administrator Guide,
+                # "Amazon WorkMail concepts"); it can't be registered.
                 self.add(f"{self._path('domains', domains, i)}.name",
                          f"domains ending in {TEST_DOMAIN_SUFFIX} are WorkMail test domains and can't be registered")
         defaults = [i for i, d in enumerate(domains) if d.default]
@@ -598,7 +613,7 @@ class _Validator:
         names = {d.name.lower() for d in domains} | self.existing_domains
         names = {n for n in names if not n.endswith(TEST_DOMAIN_SUFFIX)}
         if len(names) > MAX_DOMAINS:
-            # A hard quota (seed L3445); the test domain does not count.
+            # A hard quota (Administrator Guide, "Amazon WorkMail quotas"); the test domain does not count.
             self.add("domains", f"at most {MAX_DOMAINS} domains per organization; {len(names)} declared or existing")
 
     def _entities(self) -> None:
@@ -676,8 +691,9 @@ class _Validator:
         self._group_cycles()
 
     def _group_cycles(self) -> None:
-        """No group may contain itself, directly or through nested groups (the emulator's
-        AssociateMemberToGroup refuses it: permissions pass through nesting, seed L6495).
+        """No group may contain itself, directly or through nested groups: the emulator's
+        AssociateMemberToGroup refuses it, and permissions pass through nesting
+        (Administrator Guide, "Working with mailbox permissions").
 
         A member group closes a cycle exactly when it is in the same strongly connected
         component as the group, which costs one pass over the groups however many there are.
@@ -711,7 +727,8 @@ class _Validator:
             for i, delegate in enumerate(resource.delegates):
                 self._resolve(delegate, f"{path}.delegates[{i}]", (UserSpec, GroupSpec), "user or group")
             if not resource.booking_options.auto_accept_requests and not resource.delegates:
-                # Requests not accepted automatically need a delegate to answer them (seed L6002, L6004).
+                # Requests not accepted automatically need a delegate to answer them
+                # (Administrator Guide, "Editing resource details").
                 self.add(f"{path}.booking_options.auto_accept_requests",
                          "a resource that does not accept requests automatically needs at least one delegate")
 
@@ -727,10 +744,11 @@ class _Validator:
             grantee = self._resolve(grant.grantee, f"{path}.grantee", (UserSpec, GroupSpec), "user or group")
             if isinstance(grant.mailbox, str) and isinstance(grant.grantee, str) \
                     and grant.mailbox.lower() == grant.grantee.lower():
-                # Permissions change others' access to a mailbox, never the owner's (seed L6548).
+                # Permissions change others' access to a mailbox, never the owner's
+                # (Administrator Guide, "Managing mailbox permissions for users").
                 self.add(f"{path}.grantee", "an entity can't be granted permissions on its own mailbox")
             if isinstance(owner, GroupSpec) and "FULL_ACCESS" in grant.permissions:
-                # Groups have no mailbox to access (seed L6597; digest D §7).
+                # Groups have no mailbox to access (Administrator Guide, "Managing mailbox permissions for groups").
                 self.add(f"{path}.permissions", f"FULL_ACCESS can't be granted on group {owner.name}: "
                                                 "groups have no mailbox")
             for entity, field in ((owner, "mailbox"), (grantee, "grantee")):
@@ -766,7 +784,8 @@ class _Validator:
         self._duplicates("retention_policy.folders", folders, lambda f: f.name, "a configuration for this folder")
         for i, folder in enumerate(folders):
             if folder.action in ("DELETE", "PERMANENTLY_DELETE") and folder.period_days is None:
-                # The console asks for the days to keep mail for every action (seed L4647–L4648).
+                # The console asks for the days to keep mail for every action
+                # (Administrator Guide, "Setting mailbox retention policies").
                 self.add(f"{self._path('retention_policy.folders', folders, i)}.period_days",
                          f"the action {folder.action} needs period_days")
 
@@ -778,7 +797,8 @@ class _Validator:
                 for i, value in enumerate(getattr(rule, field)):
                     if value == MOBILE_NONE_VALUE:
                         self.add(f"{self._path('mobile_device_access_rules', rules, ri)}.{field}[{i}]",
-                                 f"{MOBILE_NONE_VALUE} can be used only in positive conditions (seed L6353, L6355)")
+                                 f"{MOBILE_NONE_VALUE} can be used only in positive conditions "
+                                 '(Administrator Guide, "Managing mobile device access rules")')
         overrides = self.spec.mobile_device_access_overrides
         # DeviceId is case-insensitive (PutMobileDeviceAccessOverride documentation).
         self._duplicates("mobile_device_access_overrides", overrides,
@@ -792,12 +812,12 @@ class _Validator:
 
     def _impersonation_roles(self) -> None:
         roles = self.spec.impersonation_roles
-        # Role names are unique (seed L6687).
+        # Role names are unique (Administrator Guide, "Managing impersonation roles").
         self._duplicates("impersonation_roles", roles, lambda r: str(r.name).lower(), "this role name")
         for ri, role in enumerate(roles):
             path = f"{self._path('impersonation_roles', roles, ri)}.rules"
             self._duplicates(path, role.rules, lambda r: r.rule_id, "this rule id", field="rule_id")
-            # Rule names are unique within a role (seed L6692).
+            # Rule names are unique within a role (Administrator Guide, "Managing impersonation roles").
             self._duplicates(path, role.rules, lambda r: r.name.lower() if isinstance(r.name, str) else None,
                              "this rule name")
             for rj, rule in enumerate(role.rules):
@@ -815,14 +835,16 @@ class _Validator:
             if (configuration.ews is None) == (configuration.lambda_arn is None):
                 self.add(path, "give exactly one provider: ews or lambda_arn")
             if isinstance(configuration.domain_name, str) and configuration.domain_name.lower() in own:
-                # Availability settings query other systems (seed L2958–L2961); WorkMail answers
-                # for its own domains from its own calendars.
+                # Availability settings query other systems (Administrator Guide, "Configure
+                # availability settings on Amazon WorkMail"); WorkMail answers for its own domains
+                # from its own calendars.
                 self.add(f"{path}.domain_name", "is a mail domain of this organization; availability "
                                                 "configurations are for domains served by other systems")
 
     def _email_flow_rules(self) -> None:
         rules = self.spec.email_flow_rules
-        # Rule names are unique (seed L3822, L3838), within each direction's list.
+        # Rule names are unique (Administrator Guide, "Creating email flow rules"), within each
+        # direction's list.
         self._duplicates("email_flow_rules", rules, lambda r: (r.direction, str(r.name).lower()),
                          "this rule name in this direction")
         lambda_arn = service_model.service_model().shape_for("LambdaArn")
@@ -837,20 +859,23 @@ class _Validator:
                                            f"{', '.join(allowed)}")
             if rule.action == "RUN_LAMBDA":
                 if not rule.lambda_arn:
-                    self.add(f"{path}.lambda_arn", "a RUN_LAMBDA rule needs a Lambda function ARN (seed L3827, L3843)")
+                    self.add(f"{path}.lambda_arn",
+                             "a RUN_LAMBDA rule needs a Lambda function ARN "
+                             '(Administrator Guide, "Configuring AWS Lambda for Amazon WorkMail")')
                 elif service_model.check(lambda_arn, rule.lambda_arn):
                     self.add(f"{path}.lambda_arn", f"{rule.lambda_arn!r} is not a Lambda function ARN")
             elif rule.lambda_arn is not None:
                 self.add(f"{path}.lambda_arn", "only RUN_LAMBDA rules run a Lambda function")
             if rule.action == "ROUTE_TO_SMTP_GATEWAY":
                 if not rule.smtp_gateway:
-                    self.add(f"{path}.smtp_gateway", "a ROUTE_TO_SMTP_GATEWAY rule needs an SMTP gateway (seed L3763)")
+                    self.add(f"{path}.smtp_gateway", "a ROUTE_TO_SMTP_GATEWAY rule needs an SMTP gateway "
+                                                     '(Administrator Guide, "Managing email flows")')
             elif rule.smtp_gateway is not None:
                 self.add(f"{path}.smtp_gateway", "only ROUTE_TO_SMTP_GATEWAY rules use an SMTP gateway")
             for field in ("senders", "recipients"):
                 patterns: list[str] = getattr(rule, field)
                 if not patterns:
-                    # One or more patterns each way (seed L3831–L3832, L3845–L3846).
+                    # One or more patterns each way (Administrator Guide, "Creating email flow rules").
                     self.add(f"{path}.{field}", f"a rule needs at least one {field[:-1]} pattern")
                 for i, pattern in enumerate(patterns):
                     problem = _flow_pattern_problem(pattern)
@@ -858,11 +883,13 @@ class _Validator:
                         self.add(f"{path}.{field}[{i}]", problem)
             if len(rule.senders) > MAX_SENDER_PATTERNS_PER_RULE:
                 self.add(f"{path}.senders", f"at most {MAX_SENDER_PATTERNS_PER_RULE} sender patterns per rule "
-                                            f"(seed L3446); {len(rule.senders)} declared")
+                                            '(Administrator Guide, "Amazon WorkMail quotas"); '
+                                            f"{len(rule.senders)} declared")
             total_senders += len(rule.senders)
         if total_senders > MAX_SENDER_PATTERNS_PER_ORGANIZATION:
             self.add("email_flow_rules", f"at most {MAX_SENDER_PATTERNS_PER_ORGANIZATION} sender patterns per "
-                                         f"organization (seed L3447); {total_senders} declared")
+                                         'organization (Administrator Guide, "Amazon WorkMail quotas"); '
+                                         f"{total_senders} declared")
 
 
 def _components(graph: dict[str, list[str]]) -> dict[str, int]:
@@ -925,13 +952,14 @@ def _chain(start: str, target: str, by_name: dict[str, GroupSpec], graph: dict[s
 
 def _flow_pattern_problem(pattern: Any) -> str | None:
     """Why ``pattern`` is not a flow-rule pattern: an address, a domain, ``*.domain`` or ``*``
-    (seed L3766–L3792), or None when it is one."""
+    (Administrator Guide, "Managing email flows"), or None when it is one."""
     if not isinstance(pattern, str):
         return "must be a string"
     if pattern == "*":
         return None
     if "+" in pattern:
-        return f"{pattern!r}: '+' is not valid in a pattern (seed L3790)"
+        return (f"{pattern!r}: '+' is not valid in a pattern "
+                '(Administrator Guide, "Managing email flows")')
     if "@" in pattern:
         if "*" not in pattern and not service_model.check(service_model.service_model().shape_for("EmailAddress"),
                                                           pattern):
@@ -939,7 +967,8 @@ def _flow_pattern_problem(pattern: Any) -> str | None:
         return f"{pattern!r} is not an email address"
     domain = pattern[2:] if pattern.startswith("*.") else pattern
     if "*" in domain:
-        return f"{pattern!r}: the wildcard can only lead a domain, as in *.example.com (seed L3780–L3782)"
+        return (f"{pattern!r}: the wildcard can only lead a domain, as in *.example.com "
+                '(Administrator Guide, "Managing email flows")')
     if not _PATTERN_DOMAIN.fullmatch(domain):
         return f"{pattern!r} is not an address, a domain, *.domain or *"
     return None

@@ -80,7 +80,10 @@ class Request:
     data: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_event(cls, event: Mapping[str, Any]) -> Request:
+    def from_event(cls, event: Any) -> Request:
+        if not isinstance(event, Mapping):
+            raise HandlerError(f"the event must be a CloudFormation custom-resource request (an object), "
+                               f"not {type(event).__name__}")
         request_type = str(event.get("RequestType") or "")
         if request_type not in ("Create", "Update", "Delete"):
             raise HandlerError(f"RequestType must be Create, Update or Delete, not {request_type!r}")
@@ -143,12 +146,12 @@ def organization_id(properties: Mapping[str, Any]) -> str:
 
 def parse_spec(cls: type[T], document: str, what: str) -> T:
     """A spec object from its JSON property, with the path of anything wrong."""
-    from workmail_constructs.core.spec import SpecError, from_data
+    from workmail_constructs.core.spec import SpecError, from_data, parse_json
 
     try:
-        data = json.loads(document)
-    except json.JSONDecodeError as exc:
-        raise HandlerError(f"{what} is not valid JSON: {exc}") from None
+        data = parse_json(document)
+    except SpecError as exc:
+        raise HandlerError(f"{what} is {exc.message}") from None
     try:
         return from_data(cls, data)
     except SpecError as exc:
@@ -199,11 +202,20 @@ def incomplete() -> dict[str, Any]:
     return {"IsComplete": False}
 
 
+CUT_MARK = " … (cut; the log has it all) … "
+
+
 def short(message: str, limit: int = MESSAGE_LIMIT) -> str:
+    """``message`` within ``limit`` characters, cut in the middle: its start says what failed
+    and its end is usually the service's own error message, so both are kept."""
     message = message.strip()
     if len(message) <= limit:
         return message
-    return message[: limit - 25].rstrip() + " … (cut; see the log)"
+    keep = limit - len(CUT_MARK)
+    if keep < 2 * len(CUT_MARK):
+        return message[: limit - 1] + "…"
+    head = keep // 2
+    return message[:head].rstrip() + CUT_MARK + message[len(message) - (keep - head):].lstrip()
 
 
 def describe_client_error(exc: BaseException) -> str:
@@ -305,6 +317,9 @@ def _boto3_client(service: str) -> Any:
     def build(endpoint: str | None, region_name: str | None) -> Any:
         import boto3
 
+        from workmail_constructs.core.log_safety import keep_secrets_out_of_logs
+
+        keep_secrets_out_of_logs()
         # A session of its own: boto3's default session is not safe to share across threads,
         # and apply resolves secrets from its worker threads.
         session: Any = boto3.session.Session()  # Any: the stubs type client() per literal service name

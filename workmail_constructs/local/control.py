@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
 
 class EmulatorCommandError(RuntimeError):
+    """A command the emulator refused, or an endpoint that is not a reachable emulator.
+
+    ``code`` is the emulator's error code, or one of ``InvalidEndpoint``,
+    ``EndpointUnreachable`` and ``NotAnEmulator``.
+    """
+
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
@@ -20,7 +27,12 @@ class EmulatorControl:
     """Drive a running emulator, in this process or another, through its endpoint URL."""
 
     def __init__(self, endpoint_url: str, timeout: float = 30.0) -> None:
-        self.endpoint_url = endpoint_url.rstrip("/")
+        parts = urllib.parse.urlsplit(endpoint_url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise EmulatorCommandError(
+                "InvalidEndpoint", f"{endpoint_url!r} is not an emulator URL such as http://127.0.0.1:8089"
+            )
+        self.endpoint_url = endpoint_url.strip().rstrip("/")
         self.timeout = timeout
 
     def _request(self, method: str, name: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -31,11 +43,32 @@ class EmulatorControl:
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                result: dict[str, Any] = json.loads(response.read() or b"{}")
-                return result
+                return self._answer(response.read(), response.status)
         except urllib.error.HTTPError as exc:
-            error = json.loads(exc.read() or b"{}")
-            raise EmulatorCommandError(error.get("__type", str(exc.code)), error.get("message", "")) from None
+            error = self._answer(exc.read(), exc.code)
+            if not isinstance(error.get("__type"), str):
+                raise self._not_emulator(exc.code) from None
+            raise EmulatorCommandError(error["__type"], str(error.get("message", ""))) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise EmulatorCommandError(
+                "EndpointUnreachable", f"can't reach the emulator at {self.endpoint_url}: {reason}"
+            ) from None
+
+    def _answer(self, payload: bytes, status: int) -> dict[str, Any]:
+        """An emulator answers every control call with a JSON object; anything else is another server."""
+        try:
+            result = json.loads(payload or b"{}")
+        except ValueError:
+            raise self._not_emulator(status) from None
+        if not isinstance(result, dict):
+            raise self._not_emulator(status)
+        return result
+
+    def _not_emulator(self, status: int) -> EmulatorCommandError:
+        return EmulatorCommandError(
+            "NotAnEmulator", f"{self.endpoint_url} answered HTTP {status} but is not a WorkMail emulator"
+        )
 
     def health(self) -> bool:
         return bool(self._request("GET", "health").get("ok"))

@@ -7,93 +7,31 @@ name and parameters, and the engine answers with a response body or a ServiceErr
 from __future__ import annotations
 
 import logging
-import random
+import re
 import shutil
 import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..core import service_model
 from . import errors
-from .registry import CONTROLS, OPERATIONS, TIMER_ACTIONS
+from .config import MAX_SECONDS, Settings, finite_number
+from .registry import CONTROLS, OPERATIONS, TIMER_ACTIONS, TIMER_FAILURES
 from .store import GLOBAL, Record, Store, Table
 
 _log = logging.getLogger(__name__)
 
-DEFAULT_REGION = "us-east-1"
-DEFAULT_ACCOUNT = "123456789012"
+T = TypeVar("T")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 
-
-@dataclass
-class Timing:
-    """How long the service's asynchronous work takes, in seconds (0 = at once)."""
-
-    org_requested: float = 0.0
-    org_creating: float = 0.0
-    org_deleting: float = 0.0
-    # None: a domain verifies only when told to (the emulator's verify command), as
-    # real verification waits on DNS records that do not exist here.
-    domain_verification: float | None = None
-    export_job: float = 0.0
-
-    def update(self, values: dict[str, Any]) -> None:
-        names = {f.name for f in fields(self)}
-        for key, value in values.items():
-            if key not in names:
-                raise ValueError(f"unknown timing setting {key!r}; expected one of {sorted(names)}")
-            setattr(self, key, None if value is None else float(value))
-
-
-@dataclass
-class Faults:
-    """Injected unreliability, to test callers' retries and timeouts."""
-
-    throttle_rate: float = 0.0
-    error_rate: float = 0.0
-    latency_ms: float = 0.0
-    operations: list[str] | None = None
-    seed: int | None = None
-    _rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
-
-    def update(self, values: dict[str, Any]) -> None:
-        for key, value in values.items():
-            if key in ("throttle_rate", "error_rate"):
-                rate = float(value)
-                if not 0.0 <= rate <= 1.0:
-                    raise ValueError(f"{key} must be between 0 and 1, got {value!r}")
-                setattr(self, key, rate)
-            elif key == "latency_ms":
-                if float(value) < 0:
-                    raise ValueError(f"latency_ms must not be negative, got {value!r}")
-                self.latency_ms = float(value)
-            elif key == "operations":
-                self.operations = None if value is None else [str(v) for v in value]
-            elif key == "seed":
-                self.seed = None if value is None else int(value)
-                self._rng = random.Random(self.seed)
-            else:
-                raise ValueError(
-                    f"unknown fault setting {key!r}; expected throttle_rate, error_rate, latency_ms, operations, seed"
-                )
-
-    def applies_to(self, operation: str) -> bool:
-        return self.operations is None or operation in self.operations
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
-
-
-@dataclass
-class Settings:
-    region: str = DEFAULT_REGION
-    account: str = DEFAULT_ACCOUNT
-    timing: Timing = field(default_factory=Timing)
-    faults: Faults = field(default_factory=Faults)
+# Rounds of due timers one request runs at most; more means timers that keep rescheduling themselves.
+MAX_TIMER_ROUNDS = 20
 
 
 class Context:
@@ -160,19 +98,28 @@ class Context:
 class Emulator:
     """A WorkMail service: state, settings and the dispatcher, with no transport."""
 
-    def __init__(self, state: str | Path | None = None, settings: Settings | None = None) -> None:
+    def __init__(
+        self, state: str | Path | None = None, settings: Settings | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.settings = settings or Settings()
         self.store = Store(state)
         self._own_files = state is None
-        if state is None:
-            self.files_dir = Path(tempfile.mkdtemp(prefix="workmail-emulator-"))
-        else:
-            self.files_dir = Path(str(state) + ".files")
-            self.files_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            if state is None:
+                self.files_dir = Path(tempfile.mkdtemp(prefix="workmail-emulator-"))
+            else:
+                self.files_dir = Path(str(state) + ".files")
+                self.files_dir.mkdir(parents=True, exist_ok=True)
+        except BaseException:
+            self.store.close()
+            raise
         self.lock = threading.RLock()
         self.calls: Counter[str] = Counter()
         self.injected: Counter[str] = Counter()
         self.clock_offset = 0.0
+        # Wall-clock seconds; a test may pass a frozen clock so only advance_clock moves time.
+        self._clock = clock
         self._load_operations()
 
     @staticmethod
@@ -180,7 +127,7 @@ class Emulator:
         from . import ops  # noqa: F401  (registers every operation handler)
 
     def now(self) -> float:
-        return time.time() + self.clock_offset
+        return self._clock() + self.clock_offset
 
     def close(self) -> None:
         with self.lock:
@@ -192,7 +139,10 @@ class Emulator:
     def call(
         self, operation: str, params: dict[str, Any], region: str | None = None, service: str = "workmail"
     ) -> dict[str, Any]:
-        """Answer one request, or raise the ServiceError the service would return."""
+        """Answer one request, or raise the ServiceError the service would return.
+
+        The request is all or nothing: when it raises, none of its changes stay.
+        """
         self.calls[f"{service}.{operation}" if service != "workmail" else operation] += 1
         handler = OPERATIONS[service].get(operation)
         if handler is None:
@@ -200,22 +150,34 @@ class Emulator:
         self._inject_faults(operation)
         violations = service_model.check_request(operation, params, service)
         if violations:
-            raise errors.ValidationException(service_model.validation_messages(violations))
+            raise _rejection(violations)
         with self.lock:
             ctx = Context(self, region or self.settings.region)
-            try:
-                self.run_due_timers(ctx)
-                result = handler(ctx, params)
-                self.run_due_timers(ctx)
-                return result
-            except errors.ServiceError:
-                raise
-            except Exception:
-                # A bug in the emulator must reach the caller as the service's 500, not a dropped connection.
-                _log.exception("unhandled error in %s", operation)
-                raise errors.InternalFailure(f"The emulator failed while handling {operation}.") from None
-            finally:
-                self.store.flush()
+            self.run_due_timers(ctx)
+            result = self._atomic(operation, lambda: handler(ctx, params))
+            self.run_due_timers(ctx)
+            return result
+
+    def _atomic(self, what: str, work: Callable[[], T]) -> T:
+        """Run ``work`` as one transaction: commit what it changed, or roll all of it back."""
+        try:
+            result = work()
+            self.store.commit()
+        except errors.ServiceError:
+            self.store.rollback()
+            raise
+        except Exception as exc:
+            self.store.rollback()
+            # A bug in the emulator (or a full disk) must reach the caller as the service's 500, not
+            # a dropped connection; the traceback goes to the log.
+            _log.exception("unhandled error in %s", what)
+            raise errors.InternalFailure(
+                f"The emulator failed while handling {what}: {type(exc).__name__}: {exc}"
+            ) from None
+        except BaseException:
+            self.store.rollback()
+            raise
+        return result
 
     def _inject_faults(self, operation: str) -> None:
         faults = self.settings.faults
@@ -234,14 +196,53 @@ class Emulator:
                 raise errors.InternalFailure("We encountered an internal error. Please try again.")
 
     def run_due_timers(self, ctx: Context) -> None:
+        """Run the timers that are due, oldest first, each as a transaction of its own.
+
+        A timer is the service's own background work, not part of the request that
+        happens to come next: its failure never fails that request. Its changes are
+        rolled back and the failure is recorded where the caller will look (a job ends
+        FAILED with the reason), or in ``failed_timers`` when its kind has no such place.
+        """
         timers = self.store.table(GLOBAL, "timers")
-        if not len(timers):
+        # A timer may schedule another that is due at once (an organization's Creating then
+        # Active with no delay): run rounds until nothing is due, within a bound.
+        for _ in range(MAX_TIMER_ROUNDS):
+            if not len(timers):
+                return
+            due = [(timer_id, timer) for timer_id, timer in timers.items() if timer["due"] <= ctx.now]
+            if not due:
+                return
+            for timer_id, timer in sorted(due, key=lambda item: item[1]["due"]):
+                self._run_timer(ctx, timer_id, timer)
+
+    def _run_timer(self, ctx: Context, timer_id: str, timer: Record) -> None:
+        try:
+            self._atomic(f"timer {timer['action']}", partial(self._fire_timer, ctx, timer_id, timer))
+        except errors.ServiceError as exc:
+            record = partial(self._record_timer_failure, ctx, timer_id, timer, exc.message)
+            try:
+                self._atomic("timer failure", record)
+            except errors.ServiceError as again:
+                reason = f"{exc.message} (recording that failed too: {again.message})"
+                self._atomic("timer failure", partial(self._park_failed_timer, ctx, timer_id, timer, reason))
+
+    def _fire_timer(self, ctx: Context, timer_id: str, timer: Record) -> None:
+        self.store.table(GLOBAL, "timers").delete(timer_id)
+        TIMER_ACTIONS[timer["action"]](ctx, timer)
+
+    def _record_timer_failure(self, ctx: Context, timer_id: str, timer: Record, reason: str) -> None:
+        on_failure = TIMER_FAILURES.get(timer["action"])
+        if on_failure is None:
+            self._park_failed_timer(ctx, timer_id, timer, reason)
             return
-        for timer_id, timer in sorted(timers.items(), key=lambda item: item[1]["due"]):
-            if timer["due"] > ctx.now:
-                break
-            timers.delete(timer_id)
-            TIMER_ACTIONS[timer["action"]](ctx, timer)
+        self.store.table(GLOBAL, "timers").delete(timer_id)
+        on_failure(ctx, timer, reason)
+
+    def _park_failed_timer(self, ctx: Context, timer_id: str, timer: Record, reason: str) -> None:
+        """Keep a failed timer where ``failed_timers`` shows it, instead of retrying it forever."""
+        self.store.table(GLOBAL, "timers").delete(timer_id)
+        _log.error("the emulator's timer %s for %s/%s failed: %s", timer["action"], timer["org"], timer["key"], reason)
+        self.store.table(GLOBAL, "failed_timers").put(timer_id, {**timer, "reason": reason, "failed": ctx.now})
 
     # Control ----------------------------------------------------------------
     def control(self, name: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -251,24 +252,21 @@ class Emulator:
             raise errors.InvalidParameterException(
                 f"Unknown emulator command {name!r}; known commands: {', '.join(sorted(CONTROLS))}"
             )
+        region = params.pop("Region", None)
+        if region is not None and (not isinstance(region, str) or not _REGION.fullmatch(region)):
+            raise errors.InvalidParameterException(f"Region must be a Region name such as us-east-1, not {region!r}.")
         with self.lock:
-            ctx = Context(self, str(params.pop("Region", None) or self.settings.region))
-            try:
-                self.run_due_timers(ctx)
-                result = handler(ctx, params)
-                self.run_due_timers(ctx)
-                return result
-            finally:
-                self.store.flush()
+            ctx = Context(self, region or self.settings.region)
+            self.run_due_timers(ctx)
+            result = self._atomic(f"emulator command {name}", lambda: handler(ctx, params))
+            self.run_due_timers(ctx)
+            return result
 
     def advance_clock(self, seconds: float) -> None:
+        seconds = finite_number("advance_seconds", seconds, high=MAX_SECONDS)
         with self.lock:
             self.clock_offset += seconds
-            ctx = Context(self, self.settings.region)
-            try:
-                self.run_due_timers(ctx)
-            finally:
-                self.store.flush()
+            self.run_due_timers(Context(self, self.settings.region))
 
     def call_counts(self) -> dict[str, Any]:
         with self.lock:
@@ -282,3 +280,11 @@ class Emulator:
         with self.lock:
             self.calls.clear()
             self.injected.clear()
+
+
+def _rejection(violations: list[service_model.Violation]) -> errors.ServiceError:
+    """A member of the wrong JSON type can't be read at all (SerializationException, as AWS JSON
+    services answer); otherwise the request breaks the model's constraints (ValidationException)."""
+    if any(v.malformed for v in violations):
+        return errors.SerializationException(service_model.serialization_message(violations))
+    return errors.ValidationException(service_model.validation_messages(violations))

@@ -17,9 +17,12 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Context", dict[str, Any]], dict[str, Any]]
 TimerAction = Callable[["Context", "Record"], None]
+# Records why a timer's action failed on the object it was working on (a job ends FAILED).
+TimerFailure = Callable[["Context", "Record", str], None]
 
 OPERATIONS: dict[str, dict[str, Handler]] = {"workmail": {}, "workmailmessageflow": {}}
 TIMER_ACTIONS: dict[str, TimerAction] = {}
+TIMER_FAILURES: dict[str, TimerFailure] = {}
 # Emulator-only commands that stand in for what happens outside WorkMail's API
 # (DNS records appearing, AWS Directory Service, mail arriving).
 CONTROLS: dict[str, Handler] = {}
@@ -35,9 +38,17 @@ def operation(name: str, service: str = "workmail") -> Callable[[Handler], Handl
     return register
 
 
-def timer_action(name: str) -> Callable[[TimerAction], TimerAction]:
+def timer_action(name: str, on_failure: TimerFailure | None = None) -> Callable[[TimerAction], TimerAction]:
+    """Register a timer action; ``on_failure`` records a failure of it on the object it works on.
+
+    A failed action's changes are rolled back; then ``on_failure`` runs with the reason.
+    Without one, the engine keeps the failure in its ``failed_timers`` table and logs it.
+    """
+
     def register(action: TimerAction) -> TimerAction:
         TIMER_ACTIONS[name] = action
+        if on_failure is not None:
+            TIMER_FAILURES[name] = on_failure
         return action
 
     return register

@@ -1,25 +1,40 @@
 """HTTP transport for the emulator: WorkMail's JSON 1.1 protocol, the Message Flow REST
-protocol and the emulator's own control endpoints, on one loopback port."""
+protocol and the emulator's own control endpoints, on one loopback port.
+
+The front is defensive: every request it can't read gets an answer (a JSON error with
+a 4xx status) instead of a dropped connection, a hang or a traceback. The caps on its
+size and time are in ``Limits`` and documented in docs/emulator.md.
+"""
 
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
+import logging
 import re
+import socket
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from . import errors
-from .engine import Emulator, Settings
+from .config import Settings
+from .engine import Emulator
+from .http_request import Headers, Limits, Rejected, RequestReader, decode_object
+
+_log = logging.getLogger(__name__)
 
 _CREDENTIAL_REGION = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
 _MESSAGE_PATH = re.compile(r"^/messages/([^/?]+)$")
 CONTROL_PREFIX = "/_emulator/"
+# How long an answered but unreadable request's remaining input is read before hanging up.
+LINGER_SECONDS = 2.0
 
 
 def _json_default(value: Any) -> Any:
@@ -28,50 +43,80 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot serialize {type(value).__name__}")
 
 
-class _Headers(dict[str, str]):
-    """Request headers, looked up without regard to case."""
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return super().get(name.lower(), default)
-
-    def __getitem__(self, name: str) -> str:
-        return super().__getitem__(name.lower())
-
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    raw_requestline: bytes
     # Headers and body go out in separate writes; without TCP_NODELAY the second waits
     # for the client's delayed ACK, which caps a kept-alive connection at ~25 calls/s.
     disable_nagle_algorithm = True
     server: _Server
+    body: bytes = b""
 
-    def parse_request(self) -> bool:
-        """A lean HTTP/1.1 request parser.
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.limits.idle_timeout)
 
-        The standard one parses headers with the email package, which costs more than
-        answering most WorkMail calls; API clients send plain ``Name: value`` lines.
+    def handle_one_request(self) -> None:
+        """Read one request and answer it; any request it can't read gets a 4xx and a closed connection."""
+        self.close_connection = True
+        reader = RequestReader(self.rfile, self.server.limits)
+        try:
+            request = reader.read()
+            if request is None:
+                return
+            self.requestline = reader.line
+            self.command, self.path, self.request_version = request.method, request.path, request.version
+            self.headers = request.headers  # type: ignore[assignment]
+            self.body = request.body
+            self.close_connection = not request.keep_alive
+            handler = getattr(self, f"do_{self.command}", None)
+            if handler is None:
+                raise Rejected(405, "UnknownOperationException", f"The method {self.command} is not supported.")
+            handler()
+            self.wfile.flush()
+        except Rejected as rejected:
+            self.close_connection = True
+            self._answer_error(rejected.error)
+        except TimeoutError:
+            # The client went quiet in the middle of a request: tell it, then hang up. Quiet
+            # between requests is an idle connection, closed without a word.
+            self.close_connection = True
+            if reader.line:
+                self._answer_error(errors.ServiceError(
+                    f"The request was not received within {self.server.limits.idle_timeout:g} seconds.",
+                    code="RequestTimeout", status=408,
+                ))
+        except OSError:
+            self.close_connection = True
+        except Exception:
+            # A bug in the front itself: the caller still gets an answer, as the service's 500.
+            _log.exception("the emulator's HTTP front failed on %r", reader.line[:200])
+            self.close_connection = True
+            self._answer_error(errors.InternalFailure("The emulator failed while reading the request."))
+
+    def _answer_error(self, error: errors.ServiceError) -> None:
+        headers = getattr(self, "headers", None)
+        rest = not (isinstance(headers, Headers) and headers.get("X-Amz-Target"))
+        try:
+            self._send_error(error, rest=rest)
+            self.wfile.flush()
+            self._linger()
+        except OSError:
+            pass
+
+    def _linger(self) -> None:
+        """Read what the client still sends before closing, so it gets the answer, not a reset.
+
+        Closing a socket with unread input makes the kernel send RST, and a client still
+        writing its body would see a dropped connection instead of the error.
         """
-        line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
-        self.requestline = line
-        parts = line.split()
-        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-            self.send_error(400, f"Bad request line {line!r}")
-            return False
-        self.command, self.path, self.request_version = parts
-        headers = _Headers()
-        while True:
-            raw = self.rfile.readline(65537)
-            if raw in (b"\r\n", b"\n", b""):
+        self.connection.shutdown(socket.SHUT_WR)
+        self.connection.settimeout(LINGER_SECONDS)
+        drained = 0
+        while drained < self.server.limits.max_body_bytes:
+            chunk = self.connection.recv(65536)
+            if not chunk:
                 break
-            name, _, value = str(raw, "iso-8859-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
-        self.headers = headers  # type: ignore[assignment]
-        connection = headers.get("connection", "").lower()
-        self.close_connection = connection == "close" or (
-            self.request_version == "HTTP/1.0" and connection != "keep-alive"
-        )
-        return True
+            drained += len(chunk)
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
@@ -79,58 +124,52 @@ class _Handler(BaseHTTPRequestHandler):
 
     # Routing ------------------------------------------------------------------
     def do_POST(self) -> None:
-        body = self._read_body()
         target = self.headers.get("X-Amz-Target")
         if target:
-            self._workmail(target, body)
+            self._workmail(target)
         elif self.path.startswith(CONTROL_PREFIX):
-            self._control("POST", body)
+            self._control("POST")
         elif match := _MESSAGE_PATH.match(self.path):
-            self._messageflow("PutRawMessageContent", match.group(1), body)
+            self._messageflow("PutRawMessageContent", match.group(1))
         else:
             self._send_error(errors.UnknownOperationException(f"No operation at POST {self.path}"), rest=True)
 
     def do_GET(self) -> None:
-        self._read_body()
         if self.path.startswith(CONTROL_PREFIX):
-            self._control("GET", b"")
+            self._control("GET")
         elif match := _MESSAGE_PATH.match(self.path):
-            self._messageflow("GetRawMessageContent", match.group(1), b"")
+            self._messageflow("GetRawMessageContent", match.group(1))
         else:
             self._send_error(errors.UnknownOperationException(f"No operation at GET {self.path}"), rest=True)
 
     def do_DELETE(self) -> None:
-        self._read_body()
-        self._control("DELETE", b"")
+        if self.path.startswith(CONTROL_PREFIX):
+            self._control("DELETE")
+        else:
+            self._send_error(errors.UnknownOperationException(f"No operation at DELETE {self.path}"), rest=True)
 
     # Protocols ----------------------------------------------------------------
-    def _workmail(self, target: str, body: bytes) -> None:
+    def _decode(self) -> dict[str, Any]:
+        """The body as a JSON object (any route's body must be one)."""
+        return decode_object(self.body, self.server.limits.max_json_depth)
+
+    def _workmail(self, target: str) -> None:
         prefix, _, operation = target.partition(".")
-        if prefix != "WorkMailService" or not operation:
-            self._send_error(errors.UnknownOperationException(f"Unknown target {target}"))
-            return
         try:
-            params = json.loads(body) if body else {}
-            if not isinstance(params, dict):
-                raise ValueError("request body is not a JSON object")
-        except ValueError as exc:
-            self._send_error(errors.SerializationException(f"Could not parse the request body: {exc}"))
-            return
-        try:
+            if prefix != "WorkMailService" or not operation:
+                raise errors.UnknownOperationException(f"Unknown target {target[:200]}")
+            params = self._decode()
             result = self.server.emulator.call(operation, params, self._region())
         except errors.ServiceError as exc:
             self._send_error(exc)
             return
         self._send_json(200, result, "application/x-amz-json-1.1")
 
-    def _messageflow(self, operation: str, message_id: str, body: bytes) -> None:
+    def _messageflow(self, operation: str, message_id: str) -> None:
         try:
-            params: dict[str, Any] = json.loads(body) if body else {}
+            params = self._decode()
             params["messageId"] = message_id
             result = self.server.emulator.call(operation, params, self._region(), service="workmailmessageflow")
-        except ValueError as exc:
-            self._send_error(errors.SerializationException(f"Could not parse the request body: {exc}"), rest=True)
-            return
         except errors.ServiceError as exc:
             self._send_error(exc, rest=True)
             return
@@ -139,11 +178,11 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send_json(200, result, "application/json")
 
-    def _control(self, method: str, body: bytes) -> None:
+    def _control(self, method: str) -> None:
         emulator = self.server.emulator
         name = self.path[len(CONTROL_PREFIX) :].split("?", 1)[0]
         try:
-            params = json.loads(body) if body else {}
+            params = self._decode()
             if name == "health":
                 result: dict[str, Any] = {"ok": True}
             elif name == "calls":
@@ -161,16 +200,18 @@ class _Handler(BaseHTTPRequestHandler):
                         emulator.settings.timing.update(params)
                 result = dict(vars(emulator.settings.timing))
             elif name == "clock":
-                emulator.advance_clock(float(params.get("advance_seconds", 0)))
+                if method == "POST":
+                    _only(params, "advance_seconds")
+                    emulator.advance_clock(params.get("advance_seconds", 0))
                 result = {"now": emulator.now()}
             elif method == "POST":
                 result = emulator.control(name, params)
             else:
-                raise errors.InvalidParameterException(f"Unknown emulator endpoint {method} {self.path}")
+                raise errors.InvalidParameterException(f"Unknown emulator endpoint {method} {self.path[:200]}")
         except errors.ServiceError as exc:
             self._send_error(exc, rest=True)
             return
-        except (ValueError, TypeError) as exc:
+        except ValueError as exc:
             self._send_error(errors.InvalidParameterException(str(exc)), rest=True)
             return
         self._send_json(200, result, "application/json")
@@ -179,10 +220,6 @@ class _Handler(BaseHTTPRequestHandler):
     def _region(self) -> str:
         match = _CREDENTIAL_REGION.search(self.headers.get("Authorization", ""))
         return match.group(1) if match else self.server.emulator.settings.region
-
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
 
     def _send_error(self, exc: errors.ServiceError, *, rest: bool = False) -> None:
         body = {"__type": exc.code, "message": exc.message}
@@ -210,18 +247,48 @@ class _Handler(BaseHTTPRequestHandler):
             self.log_request(status, len(payload))
 
 
+def _only(params: dict[str, Any], *names: str) -> None:
+    unknown = sorted(set(params) - set(names))
+    if unknown:
+        raise ValueError(f"unknown setting {unknown[0]!r}; expected {', '.join(names)}")
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], emulator: Emulator, verbose: bool) -> None:
-        super().__init__(address, _Handler)
+    def __init__(self, address: tuple[str, int], emulator: Emulator, verbose: bool, limits: Limits) -> None:
         self.emulator = emulator
         self.verbose = verbose
+        self.limits = limits
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # The handler answers every request it can read; what reaches here is a bug in the front.
+        _log.exception("the emulator's HTTP front failed on a request from %s", client_address)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address ``host`` names is a loopback address."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
 
 
 class EmulatorServer:
-    """An emulator bound to a loopback port, served from a background thread or the foreground."""
+    """An emulator bound to a loopback port, served from a background thread or the foreground.
+
+    The control API has no authentication and writes files, so listening anywhere but on
+    loopback takes ``allow_remote=True``.
+    """
 
     def __init__(
         self,
@@ -230,15 +297,31 @@ class EmulatorServer:
         state: str | Path | None = None,
         settings: Settings | None = None,
         verbose: bool = False,
+        *,
+        limits: Limits | None = None,
+        allow_remote: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self.emulator = Emulator(state, settings)
-        self._httpd = _Server((host, port), self.emulator, verbose)
+        if not host.strip():
+            raise ValueError("the host to listen on is empty; give an address such as 127.0.0.1")
+        if not allow_remote and not is_loopback(host):
+            raise ValueError(
+                f"{host} is not a loopback address; the emulator's control API has no authentication, "
+                "so listening on other addresses needs allow_remote"
+            )
+        self.emulator = Emulator(state, settings, clock)
+        try:
+            self._httpd = _Server((host, port), self.emulator, verbose, limits or Limits())
+        except BaseException:
+            self.emulator.close()
+            raise
         self._thread: threading.Thread | None = None
 
     @property
     def endpoint_url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        host = str(host)
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     def serve_forever(self) -> None:
         try:
@@ -262,17 +345,27 @@ class EmulatorServer:
         self._httpd.server_close()
         self.emulator.close()
 
+    def __enter__(self) -> EmulatorServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
 
 @contextmanager
 def running_emulator(
-    state: str | Path | None = None, settings: Settings | None = None, host: str = "127.0.0.1", port: int = 0
+    state: str | Path | None = None,
+    settings: Settings | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    limits: Limits | None = None,
 ) -> Iterator[str]:
     """Start an emulator in this process and yield its endpoint URL; stop it on exit.
 
     >>> with running_emulator() as url:
     ...     client = boto3.client("workmail", endpoint_url=url, region_name="us-east-1")
     """
-    server = EmulatorServer(host, port, state, settings).start()
+    server = EmulatorServer(host, port, state, settings, limits=limits).start()
     try:
         yield server.endpoint_url
     finally:

@@ -1,3 +1,3 @@
 """WorkMail operations, one module per area; importing this package registers them all."""
 
-from . import access, domains, entities, mailboxes, organizations, settings  # noqa: F401
+from . import access, domains, entities, mailboxes, organizations, s3, settings  # noqa: F401

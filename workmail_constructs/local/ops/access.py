@@ -42,10 +42,12 @@ IMPERSONATION_TOKENS = "impersonation_tokens"  # keyed by secret_digest(token)
 ALLOW = "ALLOW"
 DENY = "DENY"
 
-# The protocols an access control rule can name, as the API spells them (API doc of
-# PutAccessControlRule.Actions; the Guide's console list is at seed L4538).
+# The protocols an access control rule can name, as the API spells them (API Reference,
+# "PutAccessControlRule", Actions; the console's list is in the Administrator Guide,
+# "Working with access control rules").
 ACCESS_ACTIONS = ("ActiveSync", "AutoDiscover", "EWS", "IMAP", "SMTP", "WindowsOutlook", "WebMail")
-# Impersonation works over EWS only (seed L6639; API doc of GetAccessControlEffect).
+# Impersonation works over EWS only (Administrator Guide, "Managing impersonation roles"; API Reference,
+# "GetAccessControlEffect").
 IMPERSONATION_ACTION = "EWS"
 
 # The Guide gives no quotas for these; the model's list maxima are the only numbers,
@@ -54,11 +56,13 @@ MAX_ACCESS_RULES = 10  # ListAccessControlRules.Rules max
 MAX_MOBILE_RULES = 10  # ListMobileDeviceAccessRules.Rules max
 MAX_IMPERSONATION_ROLES = 20  # ListImpersonationRoles.Roles max (also the largest page)
 
-# A token is to be used within 15 minutes (seed L6772-6774).
+# A token is to be used within 15 minutes (Administrator Guide, "Using impersonation roles").
 IMPERSONATION_TOKEN_SECONDS = 900
 
-# Every organization starts with rules that allow everything (seed L4530, L6238). The
-# Guide does not name them; the name follows its own "DefaultDenyAll" example (L6462).
+# Every organization starts with rules that allow everything (Administrator Guide, "Working with
+# access control rules" and "Managing mobile device access rules"). The Guide does not name
+# them; the name follows its own "DefaultDenyAll" example ("Integrating with mobile device
+# management solutions").
 DEFAULT_RULE_NAME = "DefaultAllowAll"
 DEFAULT_ACCESS_RULE_DESCRIPTION = "Default access control rule: allows all users and impersonation roles"
 DEFAULT_MOBILE_RULE_DESCRIPTION = "Default mobile device access rule: allows all devices"
@@ -84,7 +88,8 @@ MOBILE_RULE_FIELDS = (
     "MobileDeviceAccessRuleId", "Name", "Description", "Effect", *MOBILE_CONDITION_FIELDS,
     "DateCreated", "DateModified",
 )
-# A positive condition value that matches a device reporting nothing for the property (seed L6353).
+# A positive condition value that matches a device reporting nothing for the property
+# (Administrator Guide, "Managing mobile device access rules", "Handling empty fields").
 NONE_VALUE = "$NONE"
 
 OVERRIDE_FIELDS = ("UserId", "DeviceId", "Effect", "Description", "DateCreated", "DateModified")
@@ -100,9 +105,10 @@ def _decide(matched: list[Record]) -> tuple[str, list[Record]]:
     """The effect of the matching rules and the rules that produce it.
 
     DENY takes precedence over ALLOW, and a request no rule matches is denied: the
-    Guide states this for mobile device rules (seed L6276-6278) and impersonation rules
-    (L6650-6652); for access control rules it says only that no rules at all blocks
-    everything (L4534), so the same order is used there.
+    Administrator Guide states this for mobile device rules ("Managing mobile device access
+    rules") and impersonation rules ("Managing impersonation roles"); for access control
+    rules it says only that no rules at all blocks everything ("Working with access control
+    rules"), so the same order is used there.
     """
     denying = [rule for rule in matched if rule["Effect"] == DENY]
     if denying:
@@ -154,8 +160,9 @@ def _principal_condition(include: list[str] | None, exclude: list[str] | None, p
 
     A request not made by that kind of principal matches neither list: a rule about
     users says nothing about requests made by impersonation roles alone, and vice versa.
-    The Guide states this "negative conditions never match a missing value" rule for
-    mobile device rules (seed L6355); the access control chapter is silent (L4536-4542).
+    The Administrator Guide states this "negative conditions never match a missing value" rule
+    for mobile device rules ("Managing mobile device access rules"); "Working with access
+    control rules" is silent.
     """
     if include and (principal is None or principal not in include):
         return False
@@ -165,7 +172,8 @@ def _principal_condition(include: list[str] | None, exclude: list[str] | None, p
 def access_rule_matches(
     rule: Record, action: str, address: ipaddress.IPv4Address, user_id: str | None, role_id: str | None
 ) -> bool:
-    """Whether every condition of the rule holds for the request; no conditions match all (seed L4530)."""
+    """Whether every condition of the rule holds for the request; no conditions match all
+    (Administrator Guide, "Working with access control rules")."""
     if rule.get("Actions") and action not in rule["Actions"]:
         return False
     if rule.get("NotActions") and action in rule["NotActions"]:
@@ -202,10 +210,11 @@ def _next_seq(records: Iterable[Record]) -> int:
 def install_default_rules(ctx: Context, org_id: str) -> None:
     """Give a new organization the rules every organization starts with.
 
-    An access control rule allowing every user and impersonation role over every
-    protocol from every address (seed L4530), and a mobile device access rule allowing
-    every device (seed L6238), both named ``DefaultAllowAll``. Call it once, when the
-    organization becomes Active; a rule already present under that name is kept.
+    An access control rule allowing every user and impersonation role over every protocol
+    from every address (Administrator Guide, "Working with access control rules"), and a
+    mobile device access rule allowing every device ("Managing mobile device access rules"),
+    both named ``DefaultAllowAll``. Call it once, when the organization becomes Active; a
+    rule already present under that name is kept.
     """
     now = timestamp(ctx)
     access_rules = ctx.table(org_id, ACCESS_RULES)
@@ -254,7 +263,8 @@ def put_access_control_rule(ctx: Context, req: dict[str, Any]) -> dict[str, Any]
             f"The organization {org_id} already has {MAX_ACCESS_RULES} access control rules."
         )
     now = timestamp(ctx)
-    # A rule with the same name is replaced (API doc); it keeps its creation date.
+    # A rule with the same name is replaced (API Reference, "PutAccessControlRule"); it keeps its
+    # creation date.
     record: Record = {
         "Seq": existing["Seq"] if existing else _next_seq(table.values()),
         "Name": name,
@@ -276,7 +286,8 @@ def put_access_control_rule(ctx: Context, req: dict[str, Any]) -> dict[str, Any]
 def delete_access_control_rule(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     org_id = req["OrganizationId"]
     ctx.organization(org_id)
-    # Deleting an absent rule succeeds (API doc); deleting the last one blocks all access (seed L4534).
+    # Deleting an absent rule succeeds (API Reference, "DeleteAccessControlRule"); deleting the
+    # last one blocks all access (Administrator Guide, "Working with access control rules").
     ctx.table(org_id, ACCESS_RULES).delete(req["Name"])
     return {}
 
@@ -321,12 +332,14 @@ def get_access_control_effect(ctx: Context, req: dict[str, Any]) -> dict[str, An
 def _mobile_condition(values: list[str], negated: bool, reported: str | None) -> bool:
     """One condition against one reported property: a case-insensitive prefix match, any value.
 
-    The seed says the match is case-sensitive (L6272) but its own examples only work
-    case-insensitively ("android" blocking "Android", L6307), as the English original says.
+    The translated Guide we read says the match is case-sensitive, but its own examples only work
+    case-insensitively ("android" blocking "Android"), as the English original says
+    (Administrator Guide, "Managing mobile device access rules").
     """
     if not reported:
-        # $NONE matches a property the device does not report (L6353); a negated
-        # condition never matches a missing value (L6355).
+        # $NONE matches a property the device does not report; a negated condition never
+        # matches a missing value (Administrator Guide, "Managing mobile device access rules",
+        # "Handling empty fields").
         return not negated and NONE_VALUE in values
     text = reported.lower()
     hit = any(value != NONE_VALUE and text.startswith(value.lower()) for value in values)
@@ -334,7 +347,8 @@ def _mobile_condition(values: list[str], negated: bool, reported: str | None) ->
 
 
 def mobile_rule_matches(rule: Record, device: dict[str, str | None]) -> bool:
-    """All of a rule's conditions must match (AND); a rule without conditions matches every device (L6272)."""
+    """All of a rule's conditions must match (AND); a rule without conditions matches every device
+    (Administrator Guide, "Managing mobile device access rules")."""
     for positive, negative, prop in MOBILE_CONDITIONS:
         if rule.get(positive) and not _mobile_condition(rule[positive], False, device.get(prop)):
             return False
@@ -347,11 +361,12 @@ def mobile_device_effect(
     ctx: Context, org_id: str, device: dict[str, str | None], user_id: str | None = None,
     device_id: str | None = None,
 ) -> tuple[str, list[Record]]:
-    """What WorkMail decides for a device syncing over ActiveSync (the only protocol the rules see, L6259).
+    """What WorkMail decides for a device syncing over ActiveSync (the only protocol the rules see,
+    Administrator Guide, "Managing mobile device access rules").
 
-    An override for the user and device replaces the rules' result (seed L6359, L6368);
-    without one the rules decide. Returns the effect and the rules that produced it
-    (none when an override decided).
+    An override for the user and device replaces the rules' result (Administrator Guide,
+    "Managing mobile device access overrides"); without one the rules decide. Returns the
+    effect and the rules that produced it (none when an override decided).
     """
     if user_id is not None and device_id is not None:
         override = ctx.table(org_id, MOBILE_OVERRIDES).get(_override_key(user_id, device_id))
@@ -381,8 +396,9 @@ def _mobile_rule_record(req: dict[str, Any], rule_id: str, seq: int, created: fl
 def _check_none_value(req: dict[str, Any]) -> None:
     for _, negative, _prop in MOBILE_CONDITIONS:
         if NONE_VALUE in (req.get(negative) or []):
-            # $NONE is defined for positive conditions only (L6353); a negated condition
-            # never matches a missing value anyway (L6355), so it could never mean anything.
+            # $NONE is defined for positive conditions only; a negated condition never matches
+            # a missing value anyway, so it could never mean anything (Administrator Guide,
+            # "Managing mobile device access rules", "Handling empty fields").
             raise errors.InvalidParameterException(f"{NONE_VALUE} can't be used in {negative}.")
 
 
@@ -429,7 +445,8 @@ def update_mobile_device_access_rule(ctx: Context, req: dict[str, Any]) -> dict[
 def delete_mobile_device_access_rule(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     org_id = req["OrganizationId"]
     ctx.organization(org_id)
-    # Absent rules delete successfully (API doc); no rules at all blocks every device (seed L6242).
+    # Absent rules delete successfully (API Reference, "DeleteMobileDeviceAccessRule"); no rules at
+    # all blocks every device (Administrator Guide, "Managing mobile device access rules").
     ctx.table(org_id, MOBILE_RULES).delete(req["MobileDeviceAccessRuleId"])
     return {}
 
@@ -459,7 +476,7 @@ def get_mobile_device_access_effect(ctx: Context, req: dict[str, Any]) -> dict[s
 
 
 def _override_key(user_id: str, device_id: str) -> str:
-    # DeviceId is case-insensitive (API doc of PutMobileDeviceAccessOverride).
+    # DeviceId is case-insensitive (API Reference, "PutMobileDeviceAccessOverride").
     return f"{user_id}/{device_id.lower()}"
 
 
@@ -504,7 +521,8 @@ def delete_mobile_device_access_override(ctx: Context, req: dict[str, Any]) -> d
     org_id = req["OrganizationId"]
     ctx.organization(org_id)
     user_id = _user_id(ctx, org_id, req["UserId"])
-    # Absent overrides delete successfully (API doc); the rules decide again (seed L6368).
+    # Absent overrides delete successfully (API Reference, "DeleteMobileDeviceAccessOverride"); the
+    # rules decide again (Administrator Guide, "Managing mobile device access overrides").
     ctx.table(org_id, MOBILE_OVERRIDES).delete(_override_key(user_id, req["DeviceId"]))
     return {}
 
@@ -538,7 +556,8 @@ def forget_user(ctx: Context, org_id: str, user_id: str) -> None:
 
 
 def _impersonation_rules(ctx: Context, org_id: str, rules: list[dict[str, Any]]) -> list[Record]:
-    """The rules as stored: target users resolved to user ids ("a list of user IDs", API doc)."""
+    """The rules as stored: target users resolved to user ids ("a list of user IDs", API Reference,
+    "ImpersonationRule")."""
     ids: set[str] = set()
     names: set[str] = set()
     stored: list[Record] = []
@@ -551,7 +570,7 @@ def _impersonation_rules(ctx: Context, org_id: str, rules: list[dict[str, Any]])
         ids.add(rule_id)
         name = rule.get("Name")
         if name is not None:
-            # Rule names are unique within a role (seed L6692).
+            # Rule names are unique within a role (Administrator Guide, "Creating an impersonation role").
             if name.lower() in names:
                 raise errors.InvalidParameterException(
                     f"The impersonation rule name {name} is used more than once."
@@ -567,7 +586,7 @@ def _impersonation_rules(ctx: Context, org_id: str, rules: list[dict[str, Any]])
 
 
 def _check_role_name(ctx: Context, org_id: str, name: str, role_id: str | None) -> None:
-    # Role names are unique in the organization (seed L6687).
+    # Role names are unique in the organization (Administrator Guide, "Creating an impersonation role").
     for role in ctx.table(org_id, IMPERSONATION_ROLES).values():
         if role["Name"].lower() == name.lower() and role["ImpersonationRoleId"] != role_id:
             raise errors.InvalidParameterException(
@@ -585,14 +604,16 @@ def _get_role(ctx: Context, org_id: str, role_id: str) -> Record:
 
 
 def impersonation_rule_matches(rule: Record, target_user_id: str) -> bool:
-    """TargetUsers includes, NotTargetUsers excludes (seed L6695); no condition matches all (L6656)."""
+    """TargetUsers includes, NotTargetUsers excludes (Administrator Guide, "Creating an
+    impersonation role"); no condition matches all ("Managing impersonation roles")."""
     if rule.get("TargetUsers") and target_user_id not in rule["TargetUsers"]:
         return False
     return not (rule.get("NotTargetUsers") and target_user_id in rule["NotTargetUsers"])
 
 
 def impersonation_effect(role: Record, target_user_id: str) -> tuple[str, list[Record]]:
-    """DENY wins, then ALLOW; a role whose rules match nothing impersonates nobody (L6648-6660)."""
+    """DENY wins, then ALLOW; a role whose rules match nothing impersonates nobody
+    (Administrator Guide, "Managing impersonation roles")."""
     return _decide([rule for rule in role["Rules"] if impersonation_rule_matches(rule, target_user_id)])
 
 
@@ -690,7 +711,8 @@ def get_impersonation_role_effect(ctx: Context, req: dict[str, Any]) -> dict[str
     ctx.organization(org_id)
     role = _get_role(ctx, org_id, req["ImpersonationRoleId"])
     _, target = find_entity(ctx, org_id, req["TargetUser"], kinds=("users",), what="user")
-    # Impersonation acts in the target's mailbox (seed L6639), which a disabled user does not have.
+    # Impersonation acts in the target's mailbox (Administrator Guide, "Managing impersonation
+    # roles"), which a disabled user does not have.
     _require_enabled(target, "impersonation")
     effect, deciding = impersonation_effect(role, target["Id"])
     return {

@@ -21,8 +21,20 @@ MAX_PAGE = 100
 ENTITY_TABLES = ("users", "groups", "resources")
 ENTITY_TYPE = {"users": "USER", "groups": "GROUP", "resources": "RESOURCE"}
 
-# The Guide's hard quota of aliases per user (seed L3455); WorkMail applies it to every entity.
+# The Guide's hard quota of aliases per user (Administrator Guide, "Amazon WorkMail quotas");
+# WorkMail applies it to every entity.
 MAX_ALIASES = 100
+
+# Journal records are sent from amazonjournaling@<alias>.awsapps.com; no mailbox can be created
+# with that name or address (Administrator Guide, "Using email journaling with Amazon WorkMail").
+JOURNALING_NAME = "amazonjournaling"
+
+# What the stand-in for AWS Directory Service says about a directory: reachable, gone (deleted or
+# unreachable), or no longer accepting the credentials WorkMail holds for it.
+DIRECTORY_ACTIVE = "Active"
+DIRECTORY_UNAVAILABLE = "Unavailable"
+DIRECTORY_AUTHENTICATION_FAILED = "AuthenticationFailed"
+DIRECTORY_STATUSES = (DIRECTORY_ACTIVE, DIRECTORY_UNAVAILABLE, DIRECTORY_AUTHENTICATION_FAILED)
 
 
 def new_uuid() -> str:
@@ -37,6 +49,47 @@ def new_hex_id(prefix: str) -> str:
 def secret_digest(secret: str) -> str:
     """What the emulator keeps of a secret: enough to tell a change, never the secret itself."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+# Parameters of the emulator's own commands ---------------------------------------
+# (WorkMail operations are checked against the service model before they reach a handler;
+# the emulator's commands have no model, so they check their parameters here.)
+
+
+def text_param(req: dict[str, Any], name: str, *, required: bool = True) -> str:
+    value = req.get(name)
+    if value is None or value == "":
+        if required:
+            raise errors.InvalidParameterException(f"{name} is required.")
+        return ""
+    if not isinstance(value, str):
+        raise errors.InvalidParameterException(f"{name} must be a string.")
+    return value
+
+
+def body_param(req: dict[str, Any], text_name: str, base64_name: str) -> bytes:
+    """Content given as text (``text_name``) or as base64 (``base64_name``), exactly one of them."""
+    text, encoded = req.get(text_name), req.get(base64_name)
+    if (text is None) == (encoded is None):
+        raise errors.InvalidParameterException(f"Give exactly one of {text_name} and {base64_name}.")
+    if text is not None:
+        if not isinstance(text, str):
+            raise errors.InvalidParameterException(f"{text_name} must be a string.")
+        return text.encode("utf-8")
+    if not isinstance(encoded, str):
+        raise errors.InvalidParameterException(f"{base64_name} must be a base64 string.")
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except ValueError:
+        raise errors.InvalidParameterException(f"{base64_name} is not valid base64.") from None
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def unb64(data: str) -> bytes:
+    return base64.b64decode(data.encode("ascii"))
 
 
 # Idempotency ----------------------------------------------------------------
@@ -180,6 +233,10 @@ def claim_name(ctx: Context, org_id: str, name: str, entity_id: str) -> None:
     names.put(name.lower(), {"EntityId": entity_id})
 
 
+def is_reserved_name(name: str) -> bool:
+    return name.lower() == JOURNALING_NAME
+
+
 def release_name(ctx: Context, org_id: str, name: str) -> None:
     ctx.table(org_id, "names").delete(name.lower())
 
@@ -202,10 +259,12 @@ def check_address_available(ctx: Context, org_id: str, email: str, entity_id: st
         )
     if domain_status(ctx, domain) != "VERIFIED":
         raise errors.MailDomainStateException(f"The domain {domain_name} is not verified.")
-    reserved = f"amazonjournaling@{ctx.organization(org_id, require_active=False)['Alias']}.awsapps.com"
+    reserved = f"{JOURNALING_NAME}@{ctx.organization(org_id, require_active=False)['Alias']}.awsapps.com"
     if email.lower() == reserved.lower():
-        # The journaling address of the organization is reserved (seed L7089).
-        raise errors.ReservedNameException(f"The email address {email} is reserved.")
+        # WorkMail itself sends journal records from this address, so it is taken. The operations
+        # that assign addresses document EmailAddressInUseException, not ReservedNameException
+        # (which is about names).
+        raise errors.EmailAddressInUseException(f"The email address {email} is reserved for journal records.")
 
 
 def claim_address(ctx: Context, org_id: str, email: str, entity_id: str) -> None:
@@ -215,6 +274,34 @@ def claim_address(ctx: Context, org_id: str, email: str, entity_id: str) -> None
 
 def release_address(ctx: Context, org_id: str, email: str) -> None:
     ctx.table(org_id, "addresses").delete(email.lower())
+
+
+# Directories -----------------------------------------------------------------
+
+
+def directory_status(ctx: Context, directory_id: str) -> str:
+    directory = ctx.global_table("directories").get(directory_id)
+    if directory is None:
+        # Deleted in AWS Directory Service while an organization still used it.
+        return DIRECTORY_UNAVAILABLE
+    return str(directory.get("Status", DIRECTORY_ACTIVE))
+
+
+def reach_directory(ctx: Context, org: Record, *, authenticates: bool = True) -> None:
+    """Refuse an operation that works in the organization's directory when the directory can't serve it.
+
+    Only the operations whose documentation lists DirectoryUnavailableException call this;
+    ``authenticates`` is False for those that don't also list
+    DirectoryServiceAuthenticationFailedException.
+    """
+    directory_id = str(org["DirectoryId"])
+    status = directory_status(ctx, directory_id)
+    if status == DIRECTORY_UNAVAILABLE:
+        raise errors.DirectoryUnavailableException(f"The directory {directory_id} is unavailable.")
+    if authenticates and status == DIRECTORY_AUTHENTICATION_FAILED:
+        raise errors.DirectoryServiceAuthenticationFailedException(
+            f"The directory {directory_id} doesn't recognize the credentials supplied by WorkMail."
+        )
 
 
 def domain_status(ctx: Context, domain: Record) -> str:

@@ -14,8 +14,8 @@ from ..registry import control, operation, timer_action
 from ..store import Record
 from .common import output, page_result, paginate, timestamp
 
-# Domains per organization: a hard quota (seed L3445). The Guide's domain chapter says
-# 100 (L4673); the quota table is the later, more specific statement, so it wins.
+# Domains per organization: a hard quota (Administrator Guide, "Amazon WorkMail quotas"). The
+# Guide's "Adding a domain" says 100; the quota table is the more specific statement, so it wins.
 MAX_DOMAINS = 1000
 TEST_DOMAIN_SUFFIX = ".awsapps.com"
 VERIFICATION_STATES = ("PENDING", "VERIFIED", "FAILED")
@@ -23,7 +23,8 @@ VERIFICATION_STATES = ("PENDING", "VERIFIED", "FAILED")
 
 def dns_records(region: str, domain: str) -> list[dict[str, str]]:
     """The records GetMailDomain recommends: ownership TXT, MX, autodiscover CNAME, SPF,
-    DMARC and three DKIM CNAMEs, with the region's endpoints (seed L4886, L4930–4934, L4681)."""
+    DMARC and three DKIM CNAMEs, with the region's endpoints (Administrator Guide, "Adding a
+    domain" and "Verifying domains")."""
     ownership_token = base64.b64encode(secrets.token_bytes(32)).decode()
     alphabet = string.ascii_lowercase + string.digits
     dkim_tokens = ["".join(secrets.choice(alphabet) for _ in range(32)) for _ in range(3)]
@@ -158,7 +159,8 @@ def deregister_mail_domain(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     in_use = [a["Email"] for a in ctx.table(org_id, "addresses").values()
               if a["Email"].lower().rsplit("@", 1)[-1] == name]
     if in_use:
-        # Users and groups must stop using the domain before it is removed (seed L4800).
+        # Users and groups must stop using the domain before it is removed (Administrator Guide,
+        # "Removing a domain").
         raise errors.MailDomainInUseException(
             f"The domain {name} is used by {len(in_use)} email addresses, for example {in_use[0]}."
         )

@@ -1,10 +1,16 @@
 """Users, groups and resources: their lifecycle (create → DISABLED, register → ENABLED,
 deregister → DISABLED, delete → DELETED), addresses, group membership and resource delegates.
 
-Lifecycle rules (digest D §16.2): an entity is created DISABLED; RegisterToWorkMail gives
-it a mailbox and a primary address in a verified domain; it can be deleted only when
-DISABLED. Names are unique across users, groups and resources of an organization, and
-an address belongs to one entity only.
+Lifecycle rules (API Reference, "RegisterToWorkMail", "DeleteUser"): an entity is created
+DISABLED; RegisterToWorkMail gives it a mailbox and a primary address in a verified domain; it
+can be deleted only when DISABLED. Names are unique across users, groups and resources of an
+organization, and an address belongs to one entity only.
+
+Operations whose documentation lists the directory errors work in the organization's
+directory and fail when it can't serve them (``reach_directory``); an AD Connector directory
+is read-only; and an organization in interoperability mode with Microsoft Exchange has no
+WorkMail resources (Administrator Guide, "Interoperability between Amazon WorkMail and
+Microsoft Exchange": resources can't be created or enabled in that mode).
 """
 
 from __future__ import annotations
@@ -24,18 +30,21 @@ from .common import (
     claim_name,
     describe_type,
     find_entity,
+    is_reserved_name,
     new_hex_id,
     new_uuid,
     output,
     page_result,
     paginate,
+    reach_directory,
     release_address,
     release_name,
     secret_digest,
     timestamp,
 )
 
-# Mailbox size quota in MB: 1 to 51,200 (seed L5391, L5419; 50 GB hard quota, L3454).
+# Mailbox size quota in MB: 1 to 51,200 (Administrator Guide, "Editing user details"; the 50 GB
+# hard quota of "Amazon WorkMail quotas").
 MIN_MAILBOX_QUOTA = 1
 MAX_MAILBOX_QUOTA = 51200
 DEFAULT_MAILBOX_QUOTA = MAX_MAILBOX_QUOTA
@@ -54,12 +63,39 @@ DEFAULT_BOOKING_OPTIONS = {
 }
 
 
-def _writable(ctx: Context, org_id: str) -> Record:
-    """The organization, if its directory accepts writes (an AD Connector directory is read-only)."""
+def _writable(ctx: Context, org_id: str, *, directory: bool = False, authenticates: bool = True) -> Record:
+    """The organization, if its directory accepts writes (an AD Connector directory is read-only).
+
+    With ``directory`` the operation works in the directory itself, which must be reachable first.
+    """
     org = ctx.organization(org_id)
+    if directory:
+        reach_directory(ctx, org, authenticates=authenticates)
     if org["DirectoryType"] == "ADConnector":
         raise errors.UnsupportedOperationException("You can't perform a write operation against a read-only directory.")
     return org
+
+
+def _with_resources(
+    ctx: Context, org_id: str, *, write: bool = False, directory: bool = False, authenticates: bool = True
+) -> Record:
+    """The organization, for an operation on resources, which interoperability mode doesn't have:
+    the rooms and equipment then live in Exchange."""
+    if write:
+        org = _writable(ctx, org_id, directory=directory, authenticates=authenticates)
+    else:
+        org = ctx.organization(org_id)
+    if org.get("InteroperabilityEnabled"):
+        raise errors.UnsupportedOperationException(
+            f"Organization {org_id} is in interoperability mode with Microsoft Exchange; "
+            "manage its resources in Exchange."
+        )
+    return org
+
+
+def _check_new_name(name: str) -> None:
+    if is_reserved_name(name):
+        raise errors.ReservedNameException(f"The name {name} is reserved by WorkMail.")
 
 
 def _check_password(org: Record, password: str) -> None:
@@ -94,10 +130,20 @@ def _list(
     ctx: Context, req: dict[str, Any], kind: str, member: str, fields: tuple[str, ...], prefixes: dict[str, str]
 ) -> dict[str, Any]:
     """ListUsers, ListGroups and ListResources: ``prefixes`` maps each prefix filter to the
-    member it applies to; every list can also filter by State."""
+    member it applies to; every list can also filter by State, one filter at a time."""
     org_id = req["OrganizationId"]
-    ctx.organization(org_id)
-    filters = req.get("Filters") or {}
+    if kind == "resources":
+        _with_resources(ctx, org_id)
+    else:
+        ctx.organization(org_id)
+    filters = {name: value for name, value in (req.get("Filters") or {}).items() if value is not None}
+    if len(filters) > 1:
+        # "You can only use one filter per request" (API Reference, "ListUsers", "ListGroups",
+        # "ListResources": the Filters member).
+        raise errors.InvalidParameterException(
+            f"Only one filter per request is supported; this request sets {len(filters)}: "
+            f"{', '.join(sorted(filters))}."
+        )
     ordered = ctx.table(org_id, kind).ordered(_list_order, "by-name")
 
     def matches(record: Record) -> bool:
@@ -112,7 +158,8 @@ def _list(
 
 
 def _prefix(value: str | None, prefix: str | None) -> bool:
-    # Prefix filters are case-sensitive, like the console's search (seed L5288).
+    # Prefix filters are case-sensitive, like the console's search (Administrator Guide,
+    # "Viewing a list of users").
     return prefix is None or (value or "").startswith(prefix)
 
 
@@ -122,8 +169,9 @@ def _prefix(value: str | None, prefix: str | None) -> bool:
 @operation("CreateUser")
 def create_user(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     org_id = req["OrganizationId"]
-    org = _writable(ctx, org_id)
+    org = _writable(ctx, org_id, directory=True)
     name = req["Name"]
+    _check_new_name(name)
     if org["DirectoryType"] != "WorkMailDirectory" and len(name) > MAX_NAME_OTHER_DIRECTORIES:
         raise errors.InvalidParameterException(
             f"User names in a {org['DirectoryType']} directory are at most {MAX_NAME_OTHER_DIRECTORIES} characters."
@@ -166,7 +214,8 @@ USER_FIELDS = (
 @operation("DescribeUser")
 def describe_user(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     org_id = req["OrganizationId"]
-    ctx.organization(org_id)
+    # A user's details are read from the directory, unlike a group's or a resource's.
+    reach_directory(ctx, ctx.organization(org_id))
     _, user = find_entity(ctx, org_id, req["UserId"], ("users",), what="user", include_deleted=True)
     return {"UserId": user["Id"], **output(user, USER_FIELDS)}
 
@@ -184,7 +233,7 @@ def list_users(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
 @operation("UpdateUser")
 def update_user(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     org_id = req["OrganizationId"]
-    _writable(ctx, org_id)
+    _writable(ctx, org_id, directory=True)
     _, user = find_entity(ctx, org_id, req["UserId"], ("users",), what="user")
     role = req.get("Role")
     if role is not None and role not in SETTABLE_ROLES:
@@ -211,7 +260,7 @@ def update_user(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
 @operation("ResetPassword")
 def reset_password(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     org_id = req["OrganizationId"]
-    org = _writable(ctx, org_id)
+    org = _writable(ctx, org_id, directory=True)
     _, user = find_entity(ctx, org_id, req["UserId"], ("users",), what="user")
     _check_password(org, req["Password"])
     user["PasswordDigest"] = secret_digest(req["Password"])
@@ -222,6 +271,7 @@ def reset_password(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
 
 @operation("DeleteUser")
 def delete_user(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    _writable(ctx, req["OrganizationId"], directory=True)
     return _delete(ctx, req, "users", req["UserId"])
 
 
@@ -264,7 +314,8 @@ def update_mailbox_quota(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
 @operation("CreateGroup")
 def create_group(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     org_id = req["OrganizationId"]
-    _writable(ctx, org_id)
+    _writable(ctx, org_id, directory=True)
+    _check_new_name(req["Name"])
     group_id = new_uuid()
     claim_name(ctx, org_id, req["Name"], group_id)
     _put(ctx, org_id, "groups", {
@@ -307,6 +358,7 @@ def update_group(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
 
 @operation("DeleteGroup")
 def delete_group(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    _writable(ctx, req["OrganizationId"], directory=True)
     return _delete(ctx, req, "groups", req["GroupId"])
 
 
@@ -328,13 +380,14 @@ def _contains(ctx: Context, org_id: str, group: Record, target: str, seen: set[s
 @operation("AssociateMemberToGroup")
 def associate_member_to_group(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     org_id = req["OrganizationId"]
-    _writable(ctx, org_id)
+    _writable(ctx, org_id, directory=True)
     _, group = find_entity(ctx, org_id, req["GroupId"], ("groups",), what="group")
     kind, member = find_entity(ctx, org_id, req["MemberId"], ("users", "groups"), what="user or group")
     if member["Id"] in group["Members"]:
         return {}
-    # Permissions granted to a group pass to its members transitively (seed L6495), so a
-    # group that contains itself would make that closure meaningless: refuse cycles.
+    # Permissions granted to a group pass to its members transitively (Administrator Guide,
+    # "Working with mailbox permissions"), so a group that contains itself would make that
+    # closure meaningless: refuse cycles.
     if kind == "groups" and _contains(ctx, org_id, member, group["Id"], set()):
         raise errors.InvalidParameterException(
             f"Adding group {member['Name']} to {group['Name']} would make a group contain itself."
@@ -347,7 +400,7 @@ def associate_member_to_group(ctx: Context, req: dict[str, Any]) -> dict[str, An
 @operation("DisassociateMemberFromGroup")
 def disassociate_member_from_group(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     org_id = req["OrganizationId"]
-    _writable(ctx, org_id)
+    _writable(ctx, org_id, directory=True)
     _, group = find_entity(ctx, org_id, req["GroupId"], ("groups",), what="group")
     _, member = find_entity(ctx, org_id, req["MemberId"], ("users", "groups"), what="user or group")
     if member["Id"] not in group["Members"]:
@@ -395,7 +448,8 @@ def list_groups_for_entity(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
 @operation("CreateResource")
 def create_resource(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     org_id = req["OrganizationId"]
-    _writable(ctx, org_id)
+    _with_resources(ctx, org_id, write=True, directory=True)
+    _check_new_name(req["Name"])
     resource_id = new_hex_id("r-")
     claim_name(ctx, org_id, req["Name"], resource_id)
     record: Record = {
@@ -418,7 +472,7 @@ def create_resource(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
 @operation("DescribeResource")
 def describe_resource(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     org_id = req["OrganizationId"]
-    ctx.organization(org_id)
+    _with_resources(ctx, org_id)
     _, resource = find_entity(ctx, org_id, req["ResourceId"], ("resources",), what="resource", include_deleted=True)
     return {"ResourceId": resource["Id"], **output(resource, (
         "Email", "Name", "Type", "BookingOptions", "State", "EnabledDate", "DisabledDate", "Description",
@@ -434,15 +488,20 @@ def list_resources(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
 @operation("UpdateResource")
 def update_resource(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     org_id = req["OrganizationId"]
-    _writable(ctx, org_id)
+    # The only directory error UpdateResource documents is DirectoryUnavailableException.
+    _with_resources(ctx, org_id, write=True, directory=True, authenticates=False)
     _, resource = find_entity(ctx, org_id, req["ResourceId"], ("resources",), what="resource")
     booking = {**resource["BookingOptions"], **(req.get("BookingOptions") or {})}
     if not booking["AutoAcceptRequests"] and not resource["Delegates"]:
-        # Requests that are not accepted automatically need a delegate to answer them (seed L6002, L6004).
+        # Requests that are not accepted automatically need a delegate to answer them
+        # (Administrator Guide, "Editing resource details").
         raise errors.InvalidConfigurationException(
             f"Resource {resource['Name']} needs at least one delegate before AutoAcceptRequests can be false."
         )
     new_name = req.get("Name")
+    if new_name is not None and is_reserved_name(new_name):
+        # UpdateResource doesn't document ReservedNameException; the name breaks a restriction.
+        raise errors.InvalidParameterException(f"The name {new_name} is reserved by WorkMail.")
     if new_name is not None and new_name != resource["Name"]:
         claim_name(ctx, org_id, new_name, resource["Id"])
         release_name(ctx, org_id, resource["Name"])
@@ -463,15 +522,22 @@ def update_resource(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
 
 @operation("DeleteResource")
 def delete_resource(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    _with_resources(ctx, req["OrganizationId"], write=True)
     return _delete(ctx, req, "resources", req["ResourceId"])
 
 
 @operation("AssociateDelegateToResource")
 def associate_delegate_to_resource(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     org_id = req["OrganizationId"]
-    _writable(ctx, org_id)
+    _with_resources(ctx, org_id, write=True)
     _, resource = find_entity(ctx, org_id, req["ResourceId"], ("resources",), what="resource")
-    _, delegate = find_entity(ctx, org_id, req["EntityId"], ("users", "groups"), what="user or group")
+    kind, delegate = find_entity(ctx, org_id, req["EntityId"], what="user or group")
+    if kind == "resources":
+        # Delegates answer booking requests for the resource: users and groups only (API Reference,
+        # "AssociateDelegateToResource").
+        raise errors.InvalidParameterException(
+            f"{req['EntityId']} is a resource; only users and groups can be delegates."
+        )
     if delegate["Id"] not in resource["Delegates"]:
         resource["Delegates"].append(delegate["Id"])
         _put(ctx, org_id, "resources", resource)
@@ -481,7 +547,7 @@ def associate_delegate_to_resource(ctx: Context, req: dict[str, Any]) -> dict[st
 @operation("DisassociateDelegateFromResource")
 def disassociate_delegate_from_resource(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     org_id = req["OrganizationId"]
-    _writable(ctx, org_id)
+    _with_resources(ctx, org_id, write=True)
     _, resource = find_entity(ctx, org_id, req["ResourceId"], ("resources",), what="resource")
     _, delegate = find_entity(ctx, org_id, req["EntityId"], ("users", "groups"), what="user or group")
     if delegate["Id"] not in resource["Delegates"]:
@@ -499,7 +565,7 @@ def disassociate_delegate_from_resource(ctx: Context, req: dict[str, Any]) -> di
 @operation("ListResourceDelegates")
 def list_resource_delegates(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     org_id = req["OrganizationId"]
-    ctx.organization(org_id)
+    _with_resources(ctx, org_id)
     _, resource = find_entity(ctx, org_id, req["ResourceId"], ("resources",), what="resource")
     delegates = [
         {"Id": delegate_id, "Type": "GROUP" if delegate_id in ctx.table(org_id, "groups") else "USER"}
@@ -513,8 +579,8 @@ def list_resource_delegates(ctx: Context, req: dict[str, Any]) -> dict[str, Any]
 
 
 def _delete(ctx: Context, req: dict[str, Any], kind: str, identifier: str) -> dict[str, Any]:
+    """DeleteUser, DeleteGroup and DeleteResource, once each has checked its organization."""
     org_id = req["OrganizationId"]
-    _writable(ctx, org_id)
     table = ctx.table(org_id, kind)
     try:
         _, record = find_entity(ctx, org_id, identifier, (kind,), include_deleted=True)
@@ -523,7 +589,7 @@ def _delete(ctx: Context, req: dict[str, Any], kind: str, identifier: str) -> di
     if record["State"] == "DELETED":
         return {}
     if record["State"] != "DISABLED":
-        # Only a disabled entity can be deleted (digest D §16.2; DeleteUser documentation).
+        # Only a disabled entity can be deleted (API Reference, "DeleteUser").
         raise errors.EntityStateException(
             f"{record['Name']} is {record['State']}; deregister it from WorkMail before deleting it."
         )
@@ -555,7 +621,9 @@ def _delete(ctx: Context, req: dict[str, Any], kind: str, identifier: str) -> di
 @operation("RegisterToWorkMail")
 def register_to_workmail(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     org_id = req["OrganizationId"]
-    ctx.organization(org_id)
+    # Registering gives the directory's entity a mailbox; it writes nothing to the directory, so
+    # an AD Connector directory (read-only) is fine, but it must be reachable.
+    reach_directory(ctx, ctx.organization(org_id))
     kind, entity = find_entity(ctx, org_id, req["EntityId"])
     email = req["Email"]
     if entity["State"] == "ENABLED":
@@ -584,7 +652,7 @@ def deregister_from_workmail(ctx: Context, req: dict[str, Any]) -> dict[str, Any
     if entity["State"] == "DISABLED":
         return {}
     # Disabling removes the mailbox and its addresses; the mailbox is kept 30 days before it
-    # is removed for good (seed L5369), which the emulator does not model.
+    # is removed for good (Administrator Guide, "Disabling users"), which the emulator does not model.
     _release_addresses(ctx, org_id, entity)
     entity["State"] = "DISABLED"
     entity["DisabledDate"] = timestamp(ctx)
@@ -612,7 +680,7 @@ def create_alias(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     if alias.lower() in (a.lower() for a in _addresses(entity)):
         return {}
     if len(entity["Aliases"]) >= MAX_ALIASES:
-        # At most 100 aliases per user, a hard quota (seed L3455).
+        # At most 100 aliases per user, a hard quota (Administrator Guide, "Amazon WorkMail quotas").
         raise errors.LimitExceededException(f"{entity['Name']} already has {MAX_ALIASES} aliases.")
     claim_address(ctx, org_id, alias, entity["Id"])
     entity["Aliases"].append(alias)
@@ -651,7 +719,7 @@ def list_aliases(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
 @operation("UpdatePrimaryEmailAddress")
 def update_primary_email_address(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     org_id = req["OrganizationId"]
-    _writable(ctx, org_id)
+    _writable(ctx, org_id, directory=True)
     kind, entity = _enabled_entity(ctx, org_id, req["EntityId"])
     email = req["Email"]
     current = entity.get("Email") or ""
@@ -663,7 +731,9 @@ def update_primary_email_address(ctx: Context, req: dict[str, Any]) -> dict[str,
     if existing_alias is None:
         check_address_available(ctx, org_id, email, entity["Id"])
         if len(entity["Aliases"]) >= MAX_ALIASES:
-            raise errors.LimitExceededException(
+            # UpdatePrimaryEmailAddress doesn't document LimitExceededException: the request
+            # itself is what can't be carried out.
+            raise errors.InvalidParameterException(
                 f"{entity['Name']} has {MAX_ALIASES} aliases; the old primary address can't become one."
             )
         claim_address(ctx, org_id, email, entity["Id"])

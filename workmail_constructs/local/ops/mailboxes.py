@@ -10,7 +10,6 @@ list-s3-objects), standing in for the caller's own S3 buckets.
 
 from __future__ import annotations
 
-import base64
 import email.errors
 import email.parser
 import email.policy
@@ -18,53 +17,70 @@ import email.utils
 import hashlib
 import io
 import json
-import re
 import uuid
 import zipfile
 from email.message import Message
-from pathlib import Path
 from typing import Any
 
 from .. import errors
 from ..engine import Context
 from ..registry import control, operation, timer_action
 from ..store import Record
-from .common import entity_by_id, find_entity, idempotent, output, page_result, paginate, remember, replay, timestamp
+from .common import (
+    b64,
+    body_param,
+    entity_by_id,
+    find_entity,
+    idempotent,
+    output,
+    page_result,
+    paginate,
+    remember,
+    replay,
+    text_param,
+    timestamp,
+    unb64,
+)
+from .s3 import S3_MAX_KEY_BYTES, bucket_exists, bucket_region, read_object, write_object
 
 PERMISSIONS = "mailbox_permissions"
 MAILBOX_ITEMS = "mailbox_messages"
 EXPORT_JOBS = "mailbox_export_jobs"
 # Message ids are unique across organizations, and the Message Flow API names no organization.
 MESSAGES = "messages"
-S3_BUCKETS = "s3_buckets"
-S3_OBJECTS = "s3_objects"
 
 MB = 1024 * 1024
 DAY = 24 * 3600.0
 INBOX = "Inbox"
 
-# In-transit messages can be read only within 24 hours after they were sent or received (seed L4195).
+# In-transit messages can be read only within 24 hours after they were sent or received
+# (Administrator Guide, "Retrieving message content with AWS Lambda").
 IN_TRANSIT_SECONDS = DAY
-# Up to 10 concurrent export jobs per organization (seed L7027).
+# Up to 10 concurrent export jobs per organization (Administrator Guide, "Exporting mailbox content").
 MAX_RUNNING_EXPORTS = 10
-# A given mailbox can be exported at most once every 24 hours (seed L7028).
+# A given mailbox can be exported at most once every 24 hours (Administrator Guide, "Exporting
+# mailbox content").
 EXPORT_INTERVAL_SECONDS = DAY
-# ListMailboxExportJobs lists the jobs started within the last seven days [API-doc].
+# ListMailboxExportJobs lists the jobs started within the last seven days (API Reference,
+# "ListMailboxExportJobs").
 EXPORT_LIST_WINDOW_SECONDS = 7 * DAY
 
-# RFC 5321 §4.5.3.1.6: 1,000 characters per line including the CRLF ([API-doc] RawMessageContent).
+# RFC 5321 §4.5.3.1.6: 1,000 characters per line including the CRLF (API Reference,
+# "RawMessageContent" of the Message Flow API).
 MAX_LINE = 1000
 # Originator and date fields are the two RFC 5322 §3.6 requires of every message.
 REQUIRED_HEADERS = ("From", "Date")
-# RFC 5322 §3.6 allows these at most once ("certain unique headers can only appear once", [API-doc]).
+# RFC 5322 §3.6 allows these at most once ("certain unique headers can only appear once",
+# API Reference, "RawMessageContent").
 UNIQUE_HEADERS = (
     "Date", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Message-ID", "In-Reply-To", "References",
     "Subject",
 )
-# Headers a Lambda function must leave as they arrived ("immutable headers", [API-doc]): the
+# Headers a Lambda function must leave as they arrived ("immutable headers", API Reference,
+# "RawMessageContent"): the
 # Message-ID identifies the message to every mailbox it reaches, so rewriting it is refused.
 IMMUTABLE_HEADERS = ("Message-ID",)
-# Attachment types Amazon SES refuses ([API-doc] RawMessageContent: attachments must be of a
+# Attachment types Amazon SES refuses (API Reference, "RawMessageContent": attachments must be of a
 # content type SES supports).
 BLOCKED_ATTACHMENT_EXTENSIONS = frozenset({
     "ade", "adp", "app", "asp", "bas", "bat", "cer", "chm", "cmd", "com", "cpl", "crt", "csh", "der", "exe",
@@ -85,9 +101,6 @@ MALFORMED_MIME_DEFECTS = (
     email.errors.FirstHeaderLineIsContinuationDefect,
     email.errors.MisplacedEnvelopeHeaderDefect,
 )
-# S3's own bucket naming rules, for buckets the emulator's commands create.
-S3_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-S3_MAX_KEY = 1024
 
 JOB_DESCRIBE_FIELDS = (
     "EntityId", "Description", "RoleArn", "KmsKeyArn", "S3BucketName", "S3Prefix", "S3Path",
@@ -102,44 +115,10 @@ JOB_SUMMARY_FIELDS = (
 # Shared helpers ---------------------------------------------------------------
 
 
-def _text_param(req: dict[str, Any], name: str, *, required: bool = True) -> str:
-    value = req.get(name)
-    if value is None or value == "":
-        if required:
-            raise errors.InvalidParameterException(f"{name} is required.")
-        return ""
-    if not isinstance(value, str):
-        raise errors.InvalidParameterException(f"{name} must be a string.")
-    return value
-
-
-def _body_param(req: dict[str, Any], text_name: str, base64_name: str) -> bytes:
-    text, encoded = req.get(text_name), req.get(base64_name)
-    if (text is None) == (encoded is None):
-        raise errors.InvalidParameterException(f"Give exactly one of {text_name} and {base64_name}.")
-    if text is not None:
-        if not isinstance(text, str):
-            raise errors.InvalidParameterException(f"{text_name} must be a string.")
-        return text.encode("utf-8")
-    if not isinstance(encoded, str):
-        raise errors.InvalidParameterException(f"{base64_name} must be a base64 string.")
-    try:
-        return base64.b64decode(encoded, validate=True)
-    except ValueError:
-        raise errors.InvalidParameterException(f"{base64_name} is not valid base64.") from None
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _unb64(data: str) -> bytes:
-    return base64.b64decode(data.encode("ascii"))
-
-
 def _has_mailbox(kind: str, record: Record) -> bool:
     # Users and resources get a mailbox when enabled; a disabled one becomes inaccessible
-    # immediately (seed L5369), so nothing can be granted on, delivered to or exported from it.
+    # immediately (Administrator Guide, "Disabling users"), so nothing can be granted on,
+    # delivered to or exported from it.
     return kind in ("users", "resources") and record["State"] == "ENABLED"
 
 
@@ -162,15 +141,18 @@ def put_mailbox_permissions(ctx: Context, req: dict[str, Any]) -> dict[str, Any]
     grantee_kind, grantee = find_entity(ctx, org_id, req["GranteeId"], what="grantee")
     values = sorted(set(req["PermissionValues"]))
     if grantee_kind not in ("users", "groups"):
-        # Permissions go to users and groups only (GranteeType is USER or GROUP [API]).
+        # Permissions go to users and groups only (GranteeType is USER or GROUP in the API Reference,
+        # "ListMailboxPermissions").
         raise errors.InvalidParameterException(
             f"The grantee {req['GranteeId']} is a resource; only users and groups can be granted permissions."
         )
     if owner["Id"] == grantee["Id"]:
-        # Editing a mailbox's permissions changes others' access, never the owner's own (seed L6548).
+        # Editing a mailbox's permissions changes others' access, never the owner's own
+        # (Administrator Guide, "Editing mailbox permissions for users").
         raise errors.InvalidParameterException("An entity can't be granted permissions on its own mailbox.")
     if owner_kind == "groups" and "FULL_ACCESS" in values:
-        # Groups have no mailbox to access, so Full Access can't apply to a group's mailbox (seed L6597).
+        # Groups have no mailbox to access, so Full Access can't apply to a group's mailbox
+        # (Administrator Guide, "Managing mailbox permissions for groups").
         raise errors.InvalidParameterException(
             f"FULL_ACCESS can't be granted on the group {owner['Name']}: groups have no mailbox."
         )
@@ -187,7 +169,8 @@ def put_mailbox_permissions(ctx: Context, req: dict[str, Any]) -> dict[str, Any]
     table = ctx.table(org_id, PERMISSIONS)
     key = _permission_key(owner["Id"], grantee["Id"])
     if not values:
-        # The request replaces the grantee's whole set [API-doc]; an empty set leaves nothing to keep.
+        # The request replaces the grantee's whole set (API Reference, "PutMailboxPermissions");
+        # an empty set leaves nothing to keep.
         table.delete(key)
         return {}
     table.put(key, {"EntityId": owner["Id"], "GranteeId": grantee["Id"], "PermissionValues": values})
@@ -198,10 +181,11 @@ def put_mailbox_permissions(ctx: Context, req: dict[str, Any]) -> dict[str, Any]
 def delete_mailbox_permissions(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     org_id = req["OrganizationId"]
     ctx.organization(org_id)
-    # Deleted entities are accepted: their permissions went with them, which is the end state
-    # asked for, and removing permissions a grantee doesn't hold is not an error either.
-    _, owner = find_entity(ctx, org_id, req["EntityId"], include_deleted=True)
-    _, grantee = find_entity(ctx, org_id, req["GranteeId"], what="grantee", include_deleted=True)
+    # A deleted owner or grantee is EntityStateException, as in every other operation that names
+    # an entity by id (the operation documents it); removing permissions a grantee doesn't
+    # hold is not an error.
+    _, owner = find_entity(ctx, org_id, req["EntityId"])
+    _, grantee = find_entity(ctx, org_id, req["GranteeId"], what="grantee")
     ctx.table(org_id, PERMISSIONS).delete(_permission_key(owner["Id"], grantee["Id"]))
     return {}
 
@@ -236,144 +220,6 @@ def forget_entity(ctx: Context, org_id: str, entity_id: str) -> None:
             table.delete(key)
 
 
-# The local S3 -----------------------------------------------------------------
-
-
-def _s3_root(ctx: Context) -> Path:
-    return ctx.files / "s3"
-
-
-def _safe_segments(name: str) -> list[str] | None:
-    """The path segments of a bucket name or key, or None when a local file can't hold it."""
-    parts = name.split("/")
-    if any(part in ("", ".", "..") or "\\" in part or "\x00" in part for part in parts):
-        return None
-    return parts
-
-
-def _bucket_dir(ctx: Context, bucket: str) -> Path | None:
-    if "/" in bucket or _safe_segments(bucket) is None:
-        return None
-    return _s3_root(ctx) / bucket
-
-
-def _object_path(ctx: Context, bucket: str, key: str) -> Path | None:
-    bucket_dir = _bucket_dir(ctx, bucket)
-    parts = _safe_segments(key)
-    if bucket_dir is None or parts is None:
-        return None
-    return bucket_dir.joinpath(*parts)
-
-
-def _bucket_exists(ctx: Context, bucket: str) -> bool:
-    bucket_dir = _bucket_dir(ctx, bucket)
-    return bucket_dir is not None and bucket_dir.is_dir()
-
-
-def _bucket_region(ctx: Context, bucket: str) -> str:
-    record = ctx.global_table(S3_BUCKETS).get(bucket)
-    # A bucket directory made outside the emulator's commands is taken to be in its home region.
-    return str(record["Region"]) if record else ctx.emulator.settings.region
-
-
-def _create_bucket(ctx: Context, bucket: str, region: str) -> None:
-    if not S3_BUCKET_NAME.fullmatch(bucket) or ".." in bucket:
-        raise errors.InvalidParameterException(
-            f"The bucket name {bucket!r} breaks S3's naming rules "
-            "(3-63 lower-case letters, digits, dots and hyphens)."
-        )
-    bucket_dir = _bucket_dir(ctx, bucket)
-    assert bucket_dir is not None
-    bucket_dir.mkdir(parents=True, exist_ok=True)
-    if bucket not in ctx.global_table(S3_BUCKETS):
-        ctx.global_table(S3_BUCKETS).put(
-            bucket, {"Bucket": bucket, "Region": region, "Created": timestamp(ctx)}
-        )
-
-
-def _write_object(ctx: Context, bucket: str, key: str, body: bytes) -> dict[str, Any]:
-    path = _object_path(ctx, bucket, key)
-    if path is None or len(key.encode()) > S3_MAX_KEY:
-        raise errors.InvalidParameterException(f"The key {key!r} can't be stored in the emulator's local S3.")
-    if path.is_dir() or any(parent.is_file() for parent in path.parents):
-        raise errors.InvalidParameterException(
-            f"The key {key!r} collides with another object's path in the emulator's local S3."
-        )
-    version_id = uuid.uuid4().hex
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(body)
-    version_path = ctx.files / "s3-versions" / bucket / version_id
-    version_path.parent.mkdir(parents=True, exist_ok=True)
-    version_path.write_bytes(body)
-    objects = ctx.global_table(S3_OBJECTS)
-    record = objects.get(f"{bucket}/{key}") or {"Bucket": bucket, "Key": key, "Versions": []}
-    record["Versions"] = [*record["Versions"], version_id]
-    record["VersionId"] = version_id
-    objects.put(f"{bucket}/{key}", record)
-    return {"Bucket": bucket, "Key": key, "VersionId": version_id, "Size": len(body),
-            "ETag": hashlib.md5(body, usedforsecurity=False).hexdigest()}
-
-
-def _read_object(ctx: Context, bucket: str, key: str, version_id: str | None = None) -> bytes | None:
-    path = _object_path(ctx, bucket, key)
-    if path is None or not path.is_file():
-        return None
-    if version_id is None:
-        return path.read_bytes()
-    record = ctx.global_table(S3_OBJECTS).get(f"{bucket}/{key}")
-    if record is None or version_id not in record["Versions"]:
-        return None
-    version_path = ctx.files / "s3-versions" / bucket / version_id
-    return version_path.read_bytes() if version_path.is_file() else None
-
-
-@control("create-s3-bucket")
-def create_s3_bucket(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
-    """Create a bucket in the local S3, in the Region given (default: the emulator's)."""
-    bucket = _text_param(req, "Bucket")
-    _create_bucket(ctx, bucket, ctx.region)
-    return {"Bucket": bucket, "Region": _bucket_region(ctx, bucket)}
-
-
-@control("put-s3-object")
-def put_s3_object(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
-    """Write an object (Body text or BodyBase64) to the local S3, creating its bucket if needed."""
-    bucket = _text_param(req, "Bucket")
-    key = _text_param(req, "Key")
-    body = _body_param(req, "Body", "BodyBase64")
-    if not _bucket_exists(ctx, bucket):
-        _create_bucket(ctx, bucket, ctx.region)
-    return _write_object(ctx, bucket, key, body)
-
-
-@control("get-s3-object")
-def get_s3_object(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
-    bucket = _text_param(req, "Bucket")
-    key = _text_param(req, "Key")
-    version_id = _text_param(req, "VersionId", required=False) or None
-    if not _bucket_exists(ctx, bucket):
-        raise errors.ServiceError(f"The bucket {bucket} does not exist.", code="NoSuchBucket", status=404)
-    body = _read_object(ctx, bucket, key, version_id)
-    if body is None:
-        raise errors.ServiceError(f"The key {key} does not exist in {bucket}.", code="NoSuchKey", status=404)
-    return {"Bucket": bucket, "Key": key, "BodyBase64": _b64(body), "Size": len(body)}
-
-
-@control("list-s3-objects")
-def list_s3_objects(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
-    bucket = _text_param(req, "Bucket")
-    prefix = _text_param(req, "Prefix", required=False)
-    bucket_dir = _bucket_dir(ctx, bucket)
-    if bucket_dir is None or not bucket_dir.is_dir():
-        raise errors.ServiceError(f"The bucket {bucket} does not exist.", code="NoSuchBucket", status=404)
-    found = []
-    for path in sorted(bucket_dir.rglob("*")):
-        key = path.relative_to(bucket_dir).as_posix()
-        if path.is_file() and key.startswith(prefix):
-            found.append({"Key": key, "Size": path.stat().st_size})
-    return {"Bucket": bucket, "Objects": found}
-
-
 # Messages: delivery, mailbox contents and the Message Flow API ----------------
 
 
@@ -402,7 +248,7 @@ def _mailboxes_for(ctx: Context, org_id: str, entity_id: str, seen: set[str]) ->
 def _fits_quota(ctx: Context, org_id: str, entity_id: str, size: int) -> bool:
     found = entity_by_id(ctx, org_id, entity_id)
     quota = found[1].get("MailboxQuota") if found else None
-    # The quota is in MB (seed L5391); a full mailbox takes no more mail.
+    # The quota is in MB (Administrator Guide, "Editing user details"); a full mailbox takes no more mail.
     return quota is None or mailbox_size_mb(ctx, org_id, entity_id) + size / MB <= float(quota)
 
 
@@ -412,7 +258,7 @@ def _deliver(ctx: Context, message: Record) -> tuple[list[str], list[str]]:
     Returns the ids of the mailboxes that got it and the addresses it could not be delivered to.
     """
     org_id = message["OrganizationId"]
-    content = _unb64(message["Content"])
+    content = unb64(message["Content"])
     parsed = _parse(content)
     addresses = ctx.table(org_id, "addresses")
     delivered: list[str] = []
@@ -470,9 +316,9 @@ def deliver_message(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     With ``Hold`` the message waits in transit, as it does while a synchronous Run Lambda
     rule processes it, and is delivered (with any PutRawMessageContent update) by finish-message.
     """
-    org_id = _text_param(req, "OrganizationId")
+    org_id = text_param(req, "OrganizationId")
     ctx.organization(org_id)
-    content = _body_param(req, "Raw", "RawBase64")
+    content = body_param(req, "Raw", "RawBase64")
     recipients = req.get("Recipients")
     if recipients is None:
         recipients = _recipient_addresses(_parse(content))
@@ -486,7 +332,7 @@ def deliver_message(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     message: Record = {
         "MessageId": message_id,
         "OrganizationId": org_id,
-        "Content": _b64(content),
+        "Content": b64(content),
         "Recipients": unique_recipients,
         "ReceivedTime": timestamp(ctx),
         "Held": hold,
@@ -521,7 +367,7 @@ def _finish(ctx: Context, message: Record) -> None:
 @control("finish-message")
 def finish_message(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     """End a message's in-transit window: a held message is delivered; updates then raise MessageFrozen."""
-    message = _in_transit(ctx, _text_param(req, "messageId"))
+    message = _in_transit(ctx, text_param(req, "messageId"))
     if not message["Frozen"]:
         _finish(ctx, message)
     return _delivery_result(message)
@@ -541,9 +387,9 @@ def _expire_message(ctx: Context, timer: Record) -> None:
 @control("list-mailbox-messages")
 def list_mailbox_messages(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     """The messages in a mailbox, oldest first, with their MIME content in base64."""
-    org_id = _text_param(req, "OrganizationId")
+    org_id = text_param(req, "OrganizationId")
     ctx.organization(org_id)
-    _, owner = find_entity(ctx, org_id, _text_param(req, "EntityId"))
+    _, owner = find_entity(ctx, org_id, text_param(req, "EntityId"))
     items = _oldest_first(_mailbox_items(ctx, org_id, owner["Id"]))
     return {
         "Messages": [
@@ -578,13 +424,13 @@ def forget_mailbox(ctx: Context, org_id: str, entity_id: str) -> None:
 @operation("GetRawMessageContent", service="workmailmessageflow")
 def get_raw_message_content(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     message = _in_transit(ctx, req["messageId"])
-    return {"messageContent": _unb64(message["Content"])}
+    return {"messageContent": unb64(message["Content"])}
 
 
 def _mime_problem(content: bytes, original: bytes) -> str | None:
     """Why WorkMail would refuse this MIME content in place of the original, or None.
 
-    The criteria are those of [API-doc] RawMessageContent.
+    The criteria are those of the API Reference, "RawMessageContent" (Message Flow API).
     """
     if not content.strip():
         return "The message content is empty."
@@ -632,24 +478,25 @@ def put_raw_message_content(ctx: Context, req: dict[str, Any]) -> dict[str, Any]
         )
     reference = req["content"]["s3Reference"]
     bucket, key, version = reference["bucket"], reference["key"], reference.get("objectVersion")
-    if not _bucket_exists(ctx, bucket):
+    if not bucket_exists(ctx, bucket):
         raise errors.InvalidContentLocation(f"WorkMail could not access the S3 bucket {bucket}.")
-    if _bucket_region(ctx, bucket) != ctx.region:
-        # The bucket must be in the Region of the API call (seed L4217).
+    if bucket_region(ctx, bucket) != ctx.region:
+        # The bucket must be in the Region of the API call (Administrator Guide, "Updating message
+        # content with AWS Lambda").
         raise errors.InvalidContentLocation(
-            f"The S3 bucket {bucket} is in {_bucket_region(ctx, bucket)}, "
+            f"The S3 bucket {bucket} is in {bucket_region(ctx, bucket)}, "
             f"not in {ctx.region} where the call was made."
         )
-    content = _read_object(ctx, bucket, key, version)
+    content = read_object(ctx, bucket, key, version)
     if content is None:
         what = f"version {version} of " if version else ""
         raise errors.InvalidContentLocation(f"WorkMail could not access {what}s3://{bucket}/{key}.")
-    problem = _mime_problem(content, _unb64(message["Content"]))
+    problem = _mime_problem(content, unb64(message["Content"]))
     if problem:
         raise errors.MessageRejected(problem)
     # Mailboxes that already hold the message keep the copy they got; only what is still in
-    # transit changes ([API-doc] PutRawMessageContent on a delivered message).
-    message["Content"] = _b64(content)
+    # transit changes (API Reference, "PutRawMessageContent", on a delivered message).
+    message["Content"] = b64(content)
     ctx.global_table(MESSAGES).put(message["MessageId"], message)
     return {}
 
@@ -697,7 +544,8 @@ def start_mailbox_export_job(ctx: Context, req: dict[str, Any]) -> dict[str, Any
         return earlier
     org_id = req["OrganizationId"]
     org = ctx.organization(org_id)
-    # The mailbox of a user or a resource [API-doc]; groups have none (seed L6597).
+    # The mailbox of a user or a resource (API Reference, "StartMailboxExportJob"); groups have none
+    # (Administrator Guide, "Managing mailbox permissions for groups").
     kind, entity = find_entity(ctx, org_id, req["EntityId"], ("users", "resources"), what="user or resource")
     if not _has_mailbox(kind, entity):
         raise errors.EntityStateException(
@@ -706,35 +554,33 @@ def start_mailbox_export_job(ctx: Context, req: dict[str, Any]) -> dict[str, Any
     org_region = str(org.get("Region") or ctx.region)
     key_region = _arn_region(req["KmsKeyArn"])
     if key_region != org_region:
-        # The organization, the KMS key and the S3 bucket must be in one Region (seed L7029-L7032).
+        # The organization, the KMS key and the S3 bucket must be in one Region (Administrator
+        # Guide, "Exporting mailbox content").
         raise errors.InvalidParameterException(
             f"The KMS key must be in the organization's Region {org_region}, not {key_region or 'no Region'}."
         )
     if not req["RoleArn"].split(":", 5)[-1].startswith("role/"):
+        # The role is one the export service can assume (Administrator Guide, "Exporting mailbox content").
         raise errors.InvalidParameterException(
-            "RoleArn must name an IAM role that export.workmail.amazonaws.com can assume (seed L6941)."
+            "RoleArn must name an IAM role that export.workmail.amazonaws.com can assume."
         )
     bucket = req["S3BucketName"]
-    if _bucket_exists(ctx, bucket) and _bucket_region(ctx, bucket) != org_region:
+    if bucket_exists(ctx, bucket) and bucket_region(ctx, bucket) != org_region:
         raise errors.InvalidParameterException(
-            f"The S3 bucket {bucket} is in {_bucket_region(ctx, bucket)}, not in the organization's Region "
-            f"{org_region} (seed L7029-L7032)."
+            f"The S3 bucket {bucket} is in {bucket_region(ctx, bucket)}, not in the organization's Region "
+            f"{org_region}."
         )
     prefix = req["S3Prefix"]
     job_id = str(uuid.uuid4())
     s3_key = _export_key(prefix, job_id)
     s3_path = f"{bucket}/{s3_key}"
-    if _safe_segments(prefix.rstrip("/")) is None or _bucket_dir(ctx, bucket) is None:
-        raise errors.InvalidParameterException(
-            f"The S3 prefix {prefix!r} has empty, '.' or '..' path segments, which the emulator can't store."
-        )
-    if len(s3_key.encode()) > S3_MAX_KEY or len(s3_path) > 1023:
+    if len(s3_key.encode()) > S3_MAX_KEY_BYTES or len(s3_path) > 1023:
         raise errors.InvalidParameterException("The S3 prefix is too long to hold the export file's key.")
     jobs = ctx.table(org_id, EXPORT_JOBS)
     running = [job for job in jobs.values() if job["State"] == "RUNNING"]
     if len(running) >= MAX_RUNNING_EXPORTS:
         raise errors.LimitExceededException(
-            f"The organization already runs {MAX_RUNNING_EXPORTS} mailbox export jobs (seed L7027)."
+            f"The organization already runs {MAX_RUNNING_EXPORTS} mailbox export jobs."
         )
     recent = [
         job for job in jobs.values()
@@ -744,7 +590,8 @@ def start_mailbox_export_job(ctx: Context, req: dict[str, Any]) -> dict[str, Any
     ]
     if recent:
         raise errors.LimitExceededException(
-            f"The mailbox of {req['EntityId']} was exported less than 24 hours ago (seed L7028)."
+            f"The mailbox of {req['EntityId']} was exported less than 24 hours ago; "
+            "a mailbox can be exported once every 24 hours."
         )
     duration = float(ctx.timing.export_job or 0.0)
     jobs.put(job_id, {
@@ -776,7 +623,14 @@ def _fail(ctx: Context, org_id: str, job: Record, reason: str) -> None:
     ctx.table(org_id, EXPORT_JOBS).put(job["JobId"], job)
 
 
-@timer_action("mailboxes.export_complete")
+def _export_failed(ctx: Context, timer: Record, reason: str) -> None:
+    """The export's work failed (its changes are rolled back): the job ends FAILED, saying why."""
+    job = ctx.table(timer["org"], EXPORT_JOBS).get(timer["key"])
+    if job is not None and job["State"] == "RUNNING":
+        _fail(ctx, timer["org"], job, f"The export failed: {reason}")
+
+
+@timer_action("mailboxes.export_complete", on_failure=_export_failed)
 def _complete_export(ctx: Context, timer: Record) -> None:
     org_id, job_id = timer["org"], timer["key"]
     job = ctx.table(org_id, EXPORT_JOBS).get(job_id)
@@ -787,14 +641,15 @@ def _complete_export(ctx: Context, timer: Record) -> None:
         _fail(ctx, org_id, job, f"The mailbox of {job['EntityId']} is no longer available.")
         return
     bucket = job["S3BucketName"]
-    if not _bucket_exists(ctx, bucket):
-        # The bucket is the caller's to create beforehand (seed L6888).
+    if not bucket_exists(ctx, bucket):
+        # The bucket is the caller's to create beforehand (Administrator Guide, "Exporting mailbox content").
         _fail(ctx, org_id, job, f"The S3 bucket {bucket} does not exist or the role can't write to it.")
         return
-    # The job reads the mailbox as it is when it runs, not a point-in-time snapshot (seed L6878).
+    # The job reads the mailbox as it is when it runs, not a point-in-time snapshot
+    # (Administrator Guide, "Exporting mailbox content").
     items = _oldest_first(_mailbox_items(ctx, org_id, job["EntityId"]))
     archive, manifest = _export_archive(job, items, timestamp(ctx))
-    _write_object(ctx, bucket, job["S3Key"], archive)
+    write_object(ctx, bucket, job["S3Key"], archive)
     job["State"] = "COMPLETED"
     job["EstimatedProgress"] = 100
     job["EndTime"] = timestamp(ctx)
@@ -806,18 +661,18 @@ def _complete_export(ctx: Context, timer: Record) -> None:
 
 
 def _export_archive(job: Record, items: list[Record], end: float) -> tuple[bytes, dict[str, str]]:
-    """The .zip of the mailbox's messages in MIME format (seed L6876), with a summary like the
-    Guide's example output (seed L7007-L7016), whose values are all strings."""
+    """The .zip of the mailbox's messages in MIME format, with a summary like the Guide's example
+    output, whose values are all strings (Administrator Guide, "Exporting mailbox content")."""
     digest = hashlib.sha384()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for item in items:
-            content = _unb64(item["Content"])
+            content = unb64(item["Content"])
             digest.update(content)
             archive.writestr(f"{item['Folder']}/{item['ItemId']}.eml", content)
         manifest = {
             # Calendar items and messages are all the mailbox holds here; contacts, tasks and
-            # notes (non-exportable, seed L6876, L7021) are never stored.
+            # notes (non-exportable, as the same section says) are never stored.
             "totalNonExportableItems": "0",
             "totalMessages": str(len(items)),
             "sha384Hash": digest.hexdigest(),

@@ -11,9 +11,21 @@ from ..engine import Context
 from ..registry import control, operation, timer_action
 from ..store import Record
 from . import access, domains
-from .common import idempotent, output, page_result, paginate, remember, replay, timestamp
+from .common import (
+    DIRECTORY_ACTIVE,
+    DIRECTORY_STATUSES,
+    DIRECTORY_UNAVAILABLE,
+    directory_status,
+    idempotent,
+    output,
+    page_result,
+    paginate,
+    remember,
+    replay,
+    timestamp,
+)
 
-# Organizations per AWS account (seed L3431).
+# Organizations per AWS account and Region (Administrator Guide, "Amazon WorkMail quotas").
 MAX_ORGANIZATIONS = 100
 
 DESCRIBE_FIELDS = (
@@ -38,6 +50,20 @@ def create_organization(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     organizations = ctx.global_table("organizations")
     alias = req["Alias"]
     live = [o for o in organizations.values() if _live(o)]
+    directories = ctx.global_table("directories")
+    directory_id = req.get("DirectoryId")
+    if directory_id:
+        # The directory comes first: its alias is the organization's, so an organization already
+        # on it also holds the alias, and "in use" is the answer that says what is wrong.
+        directory = _usable_directory(ctx, directory_id, live)
+        if directory["Alias"].lower() != alias.lower():
+            raise errors.InvalidParameterException(
+                f"The organization alias {alias} must match the directory alias {directory['Alias']}."
+            )
+        if req.get("EnableInteroperability") and directory["Type"] != AD_CONNECTOR:
+            raise errors.InvalidParameterException("Interoperability needs an AD Connector directory.")
+    elif req.get("EnableInteroperability"):
+        raise errors.InvalidParameterException("Interoperability needs the DirectoryId of an AD Connector.")
     if any(o["Alias"].lower() == alias.lower() for o in live):
         raise errors.NameAvailabilityException(f"The organization alias {alias} is not available.")
     mine = [o for o in live if o["Region"] == ctx.region and o["Account"] == ctx.account]
@@ -45,30 +71,13 @@ def create_organization(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
         raise errors.LimitExceededException(
             f"The account already has {MAX_ORGANIZATIONS} organizations in {ctx.region}."
         )
-    directories = ctx.global_table("directories")
-    directory_id = req.get("DirectoryId")
-    if directory_id:
-        directory = directories.get(directory_id)
-        if directory is None:
-            raise errors.DirectoryUnavailableException(f"The directory {directory_id} is not available.")
-        if any(o.get("DirectoryId") == directory_id for o in live):
-            raise errors.DirectoryInUseException(f"The directory {directory_id} is already used by an organization.")
-        if directory["Alias"].lower() != alias.lower():
-            raise errors.InvalidParameterException(
-                f"The organization alias {alias} must match the directory alias {directory['Alias']}."
-            )
-        if req.get("EnableInteroperability") and directory["Type"] != AD_CONNECTOR:
-            raise errors.InvalidParameterException("Interoperability needs an AD Connector directory.")
-    else:
-        if req.get("EnableInteroperability"):
-            raise errors.InvalidParameterException("Interoperability needs the DirectoryId of an AD Connector.")
-        directory_id = f"d-{uuid.uuid4().hex[:10]}"
-        directory = directories.put(
-            directory_id, {"DirectoryId": directory_id, "Alias": alias, "Type": WORKMAIL_DIRECTORY,
-                           "CreatedByWorkMail": True},
-        )
     for domain in req.get("Domains") or []:
         domains.check_registrable(ctx, domain["DomainName"], None)
+    if not directory_id:
+        directory_id = f"d-{uuid.uuid4().hex[:10]}"
+        directory = directories.put(directory_id, _directory_record(
+            ctx, directory_id, alias, WORKMAIL_DIRECTORY, created_by_workmail=True,
+        ))
     org_id = f"m-{uuid.uuid4().hex}"
     organizations.put(org_id, {
         "OrganizationId": org_id,
@@ -107,7 +116,8 @@ def _activate(ctx: Context, timer: Record) -> None:
     if org is None or org["State"] != "Creating":
         return
     org_id = org["OrganizationId"]
-    # The free test domain <alias>.awsapps.com is registered, verified and default (seed L3502).
+    # The free test domain <alias>.awsapps.com is registered, verified and default
+    # (Administrator Guide, "Creating an organization").
     test_domain = f"{org['Alias'].lower()}.awsapps.com"
     domains.add_domain(ctx, org_id, test_domain, test_domain=True)
     org["DefaultMailDomain"] = test_domain
@@ -118,6 +128,44 @@ def _activate(ctx: Context, timer: Record) -> None:
     org["State"] = "Active"
     org["CompletedDate"] = timestamp(ctx)
     organizations.put(org_id, org)
+
+
+def _usable_directory(ctx: Context, directory_id: str, live: list[Record]) -> Record:
+    """A directory a new organization can use: it exists in the caller's account and Region, is
+    reachable, and serves no other organization."""
+    directory = ctx.global_table("directories").get(directory_id)
+    if (
+        directory is None
+        or directory.get("Region", ctx.region) != ctx.region
+        or directory.get("Account", ctx.account) != ctx.account
+        or directory_status(ctx, directory_id) == DIRECTORY_UNAVAILABLE
+    ):
+        # The wording of DirectoryUnavailableException in the API Reference.
+        raise errors.DirectoryUnavailableException(
+            f"The directory {directory_id} is unavailable. It might be located in another Region or deleted."
+        )
+    if any(o.get("DirectoryId") == directory_id for o in live):
+        # Until that organization is deleted (keeping the directory), the directory is taken.
+        raise errors.DirectoryInUseException(
+            f"The directory {directory_id} is already in use by another WorkMail organization."
+        )
+    return directory
+
+
+def _directory_record(
+    ctx: Context, directory_id: str, alias: str, kind: str, *, created_by_workmail: bool = False
+) -> Record:
+    record: Record = {
+        "DirectoryId": directory_id,
+        "Alias": alias,
+        "Type": kind,
+        "Region": ctx.region,
+        "Account": ctx.account,
+        "Status": DIRECTORY_ACTIVE,
+    }
+    if created_by_workmail:
+        record["CreatedByWorkMail"] = True
+    return record
 
 
 @operation("DescribeOrganization")
@@ -197,7 +245,11 @@ def _finish_delete(ctx: Context, timer: Record) -> None:
 
 @control("create-directory")
 def create_directory(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
-    """Stand-in for AWS Directory Service: a directory an organization can be created on."""
+    """Stand-in for AWS Directory Service: a directory an organization can be created on.
+
+    The directory lives in the command's Region (``Region``, default the emulator's), as a
+    Directory Service directory does; only an organization in that Region can use it.
+    """
     alias = str(req.get("Alias") or "")
     kind = str(req.get("Type") or "SimpleAD")
     if not alias:
@@ -205,5 +257,30 @@ def create_directory(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     if kind not in DIRECTORY_TYPES:
         raise errors.InvalidParameterException(f"Type must be one of {', '.join(DIRECTORY_TYPES)}.")
     directory_id = f"d-{uuid.uuid4().hex[:10]}"
-    ctx.global_table("directories").put(directory_id, {"DirectoryId": directory_id, "Alias": alias, "Type": kind})
-    return {"DirectoryId": directory_id}
+    ctx.global_table("directories").put(directory_id, _directory_record(ctx, directory_id, alias, kind))
+    return {"DirectoryId": directory_id, "Region": ctx.region}
+
+
+@control("set-directory-status")
+def set_directory_status(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    """Stand-in for what happens to a directory in AWS Directory Service.
+
+    ``Unavailable``: deleted or unreachable; ``AuthenticationFailed``: it no longer accepts the
+    credentials WorkMail holds (an AD Connector's service account password changed);
+    ``Active``: working again. WorkMail's own directories are WorkMail's and can't be changed.
+    """
+    directory_id = str(req.get("DirectoryId") or "")
+    status = str(req.get("Status") or "")
+    if status not in DIRECTORY_STATUSES:
+        raise errors.InvalidParameterException(f"Status must be one of {', '.join(DIRECTORY_STATUSES)}.")
+    directories = ctx.global_table("directories")
+    directory = directories.get(directory_id)
+    if directory is None:
+        raise errors.ResourceNotFoundException(f"The directory {directory_id} does not exist.")
+    if directory.get("CreatedByWorkMail"):
+        raise errors.InvalidParameterException(
+            f"The directory {directory_id} is a WorkMail directory, which WorkMail itself manages."
+        )
+    directory["Status"] = status
+    directories.put(directory_id, directory)
+    return output(directory, ("DirectoryId", "Alias", "Type", "Region", "Status"))

@@ -65,7 +65,8 @@ def _model_violations(shape_name: str, value: Any, path: str) -> str | None:
 # Retention policy -------------------------------------------------------------
 
 RETENTION_POLICY = "retention_policy"
-# The Guide asks to allow 48 hours for a retention policy to take effect (seed L4652).
+# The Guide asks to allow 48 hours for a retention policy to take effect
+# (Administrator Guide, "Setting mailbox retention policies").
 RETENTION_TAKES_EFFECT_AFTER = 48 * 3600.0
 
 
@@ -90,7 +91,8 @@ def put_retention_policy(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
             )
         seen.add(folder["Name"])
         # The console asks for the number of days to keep mail in every folder that has an
-        # action (seed L4647-4648); an action without a period has nothing to count from.
+        # action (Administrator Guide, "Setting mailbox retention policies"); an action without
+        # a period has nothing to count from.
         if folder["Action"] != "NONE" and folder.get("Period") is None:
             raise errors.InvalidParameterException(
                 f"The folder configuration of {folder['Name']} needs a Period for the action "
@@ -98,7 +100,8 @@ def put_retention_policy(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
             )
     now = timestamp(ctx)
     # One policy applies to every mailbox of the organization and users can't override it
-    # (seed L4637), so a put without an Id replaces the organization's policy.
+    # (Administrator Guide, "Setting mailbox retention policies"), so a put without an Id
+    # replaces the organization's policy.
     replaced = current is not None and policy_id is None
     record: Record = {
         "Id": policy_id or new_uuid(),
@@ -141,7 +144,8 @@ def delete_retention_policy(ctx: Context, req: dict[str, Any]) -> dict[str, Any]
 # Inbound DMARC ----------------------------------------------------------------
 
 DMARC = "dmarc"
-# New organizations enforce DMARC by default (seed L4448).
+# New organizations enforce DMARC by default (Administrator Guide, "Enforcing DMARC policies on
+# inbound email").
 DMARC_ENFORCED_BY_DEFAULT = True
 
 
@@ -172,7 +176,8 @@ EMAIL_MONITORING = "email_monitoring"
 
 
 def events_service_linked_role(account: str) -> str:
-    """The role used when no RoleArn is given (seed L2016; API doc of RoleArn)."""
+    """The role used when no RoleArn is given (Administrator Guide, "Enabling email event logging";
+    API Reference, "PutEmailMonitoringConfiguration")."""
     return (
         f"arn:aws:iam::{account}:role/aws-service-role/events.workmail.amazonaws.com/"
         "AWSServiceRoleForAmazonWorkMailEvents"
@@ -186,7 +191,8 @@ def put_email_monitoring_configuration(ctx: Context, req: dict[str, Any]) -> dic
     log_group_arn = req["LogGroupArn"]
     _, _, _, region, account, _ = log_group_arn.split(":", 5)
     if region != ctx.region:
-        # The log group must be in the organization's Region (seed L2050).
+        # The log group must be in the organization's Region (Administrator Guide, "Creating a custom
+        # log group and IAM role for email event logging").
         raise errors.InvalidParameterException(
             f"The log group {log_group_arn} must be in the organization's Region {ctx.region}."
         )
@@ -237,10 +243,12 @@ def delete_email_monitoring_configuration(ctx: Context, req: dict[str, Any]) -> 
 
 AVAILABILITY = "availability_configurations"
 LAMBDA_FUNCTIONS = "lambda_functions"
-# The CAP Lambda provider exists only in these Regions (seed L3250-3254).
+# The CAP Lambda provider exists only in these Regions
+# (Administrator Guide, "Building a Custom Availability Provider Lambda function").
 CAP_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 # A test is a connectivity check made while the emulator holds its lock, so it waits
-# briefly; WorkMail itself gives a CAP function 25 seconds for a real query (seed L3086).
+# briefly; WorkMail itself gives a CAP function 25 seconds for a real query
+# (Administrator Guide, "Building a Custom Availability Provider Lambda function").
 TEST_TIMEOUT = 5.0
 # Lambda's synchronous response payload limit.
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024
@@ -275,7 +283,8 @@ def _check_provider(ctx: Context, kind: str) -> None:
 
 
 def _check_external_domain(ctx: Context, org_id: str, domain: str) -> None:
-    # Availability settings are for querying other systems (seed L2958-2961); the
+    # Availability settings are for querying other systems (Administrator Guide, "Configuring
+    # availability settings in Amazon WorkMail"); the
     # organization's own domains are answered by WorkMail from its own calendars.
     if domain in ctx.table(org_id, "domains"):
         raise errors.InvalidParameterException(
@@ -341,7 +350,8 @@ def update_availability_configuration(ctx: Context, req: dict[str, Any]) -> dict
     record = _configuration(ctx, org_id, req["DomainName"])
     kind, provider = _provider(req)
     _check_provider(ctx, kind)
-    # "The previously stored provider will be overridden by the one provided" (API doc).
+    # "The previously stored provider will be overridden by the one provided" (API Reference,
+    # "UpdateAvailabilityConfiguration").
     _set_provider(ctx, org_id, record, kind, provider)
     record["DateModified"] = timestamp(ctx)
     ctx.table(org_id, AVAILABILITY).put(record["DomainName"], record)
@@ -564,7 +574,8 @@ def _text(element: ElementTree.Element) -> str:
 
 
 def _lambda_principal(region: str) -> str:
-    # WorkMail invokes CAP functions as this region-qualified principal (seed L3232).
+    # WorkMail invokes CAP functions as this region-qualified principal
+    # (Administrator Guide, "Building a Custom Availability Provider Lambda function").
     return f"availability.workmail.{region}.amazonaws.com"
 
 
@@ -578,9 +589,10 @@ def register_lambda(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
 
     The endpoint receives the invocation payload as a JSON POST and answers with the
     function's result. ``SourceAccount``, ``SourceArn`` and ``Principal`` are the
-    conditions of the function's resource policy (``lambda add-permission``, seed
-    L3222-3261); with neither SourceAccount nor SourceArn the function can be invoked
-    anonymously, which TestAvailabilityConfiguration reports as a failure.
+    conditions of the function's resource policy (``lambda add-permission``, Administrator
+    Guide, "Building a Custom Availability Provider Lambda function", "Granting access"); with
+    neither SourceAccount nor SourceArn the function can be invoked anonymously, which
+    TestAvailabilityConfiguration reports as a failure.
     """
     function_arn = str(req.get("FunctionArn") or "")
     url = str(req.get("Url") or "")
@@ -625,7 +637,7 @@ def _permission_problem(ctx: Context, function: Record, org_id: str) -> str | No
     source_account = function.get("SourceAccount")
     source_arn = function.get("SourceArn")
     if source_account is None and source_arn is None:
-        # The test must find anonymous invocation denied (API doc of TestAvailabilityConfiguration).
+        # The test must find anonymous invocation denied (API Reference, "TestAvailabilityConfiguration").
         return (
             f"The resource policy of {arn} allows anonymous invocation; "
             "restrict it with a SourceAccount or SourceArn condition."
@@ -643,7 +655,8 @@ def _rfc3339(moment: datetime) -> str:
 
 
 def cap_request(ctx: Context, org: Record, mailboxes: list[str], hours: float = 24.0) -> dict[str, Any]:
-    """The request WorkMail sends a CAP function (seed L3041-3082)."""
+    """The request WorkMail sends a CAP function (Administrator Guide, "Building a Custom
+    Availability Provider Lambda function")."""
     start = datetime.fromtimestamp(ctx.now, UTC).replace(microsecond=0)
     domain = org.get("DefaultMailDomain") or f"{org['Alias']}.awsapps.com"
     return {
@@ -651,7 +664,7 @@ def cap_request(ctx: Context, org: Record, mailboxes: list[str], hours: float = 
             "email": f"availability-test@{domain}",
             "userName": "availability-test",
             "organization": org["OrganizationId"],
-            # The Guide's example requester id is the well-known system SID (seed L3047).
+            # The Guide's example requester id is the well-known system SID.
             "userId": "S-1-5-18",
             "origin": "127.0.0.1",
         },
@@ -692,7 +705,7 @@ def _test_lambda(ctx: Context, org: Record, function_arn: str, domain: str | Non
 
 _BUSY_TYPES = ("BUSY", "FREE", "TENTATIVE")
 _INSTANCE_TYPES = ("SINGLE_INSTANCE", "RECURRING_INSTANCE", "EXCEPTION")
-# The Guide's month list leaves out MAY, an evident slip (seed L3196); May is accepted.
+# The Guide's month list leaves out MAY, an evident slip; May is accepted.
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _WEEKS = ("FIRST", "SECOND", "THIRD", "FOURTH", "LAST")
 _DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
@@ -701,7 +714,8 @@ _DETAIL_FLAGS = ("isMeeting", "isReminderSet", "isPrivate")
 
 
 def cap_response_problem(response: Any, mailboxes: list[str]) -> str | None:
-    """The first way ``response`` breaks the CAP response format (seed L3084-3220), or None."""
+    """The first way ``response`` breaks the CAP response format, or None
+    (Administrator Guide, "Building a Custom Availability Provider Lambda function")."""
     if not isinstance(response, dict) or not isinstance(response.get("mailboxes"), list):
         return "it must be an object with a mailboxes list"
     answered: set[str] = set()
@@ -709,12 +723,12 @@ def cap_response_problem(response: Any, mailboxes: list[str]) -> str | None:
         where = f"mailboxes[{index}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("mailbox"), str):
             return f"{where} must be an object with a mailbox"
-        # Each entry echoes an address from the request (seed L3156).
+        # Each entry echoes an address from the request.
         if entry["mailbox"].lower() not in {m.lower() for m in mailboxes}:
             return f"{where}.mailbox {entry['mailbox']} was not requested"
         answered.add(entry["mailbox"].lower())
         # A failed mailbox has mailbox and error; an answered one mailbox, events and
-        # workingHours (seed L3150-3152).
+        # workingHours.
         if "error" in entry:
             if not isinstance(entry["error"], str):
                 return f"{where}.error must be a string"
@@ -737,7 +751,7 @@ def cap_response_problem(response: Any, mailboxes: list[str]) -> str | None:
 
 
 def _timestamp_problem(value: Any, where: str) -> tuple[str | None, datetime | None]:
-    # Times are UTC in RFC 3339 format (seed L3081, L3162-3164).
+    # Times are UTC in RFC 3339 format.
     if not isinstance(value, str) or "T" not in value:
         return f"{where} must be an RFC 3339 date-time", None
     try:
@@ -790,7 +804,7 @@ def _working_hours_problem(hours: Any, where: str) -> str | None:
         return f"{where}.timezone must be an object"
     if not isinstance(zone.get("name"), str) or not _is_int(zone.get("bias")):
         return f"{where}.timezone needs a name and an integer bias"
-    # Both transitions or neither (seed L3192).
+    # Both transitions or neither.
     if ("standardTime" in zone) != ("daylightTime" in zone):
         return f"{where}.timezone must define both standardTime and daylightTime, or neither"
     for name in ("standardTime", "daylightTime"):
@@ -840,7 +854,8 @@ def _transition_problem(transition: Any, where: str) -> str | None:
 # Tags -----------------------------------------------------------------------------
 
 TAGS = "tags"
-# Up to 50 tags per organization (seed L4507).
+# Up to 50 tags per organization (Administrator Guide, "Tagging an organization"; API Reference,
+# TooManyTagsException).
 MAX_TAGS = 50
 RESERVED_TAG_PREFIX = "aws:"
 
@@ -982,7 +997,8 @@ def put_identity_provider_configuration(ctx: Context, req: dict[str, Any]) -> di
     center = req["IdentityCenterConfiguration"]
     application = _application(ctx, center["ApplicationArn"])
     if application is None:
-        # The application "must be created by the WorkMail API" (API doc of ApplicationArn).
+        # The application "must be created by the WorkMail API" (API Reference,
+        # "PutIdentityProviderConfiguration").
         raise errors.ResourceNotFoundException(
             f"The Identity Center application {center['ApplicationArn']} does not exist; "
             "create it with CreateIdentityCenterApplication."
@@ -993,7 +1009,8 @@ def put_identity_provider_configuration(ctx: Context, req: dict[str, Any]) -> di
             f"{application['InstanceArn']}, not {center['InstanceArn']}."
         )
     if application["Region"] != ctx.region:
-        # The instance must be in the organization's account and Region (API doc of InstanceArn).
+        # The instance must be in the organization's account and Region (API Reference,
+        # "PutIdentityProviderConfiguration").
         raise errors.InvalidParameterException(
             f"The application {center['ApplicationArn']} is in {application['Region']}, not in the "
             f"organization's Region {ctx.region}."
@@ -1026,7 +1043,8 @@ def describe_identity_provider_configuration(ctx: Context, req: dict[str, Any]) 
 def delete_identity_provider_configuration(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
     org_id = req["OrganizationId"]
     ctx.organization(org_id)
-    # Authentication goes back to the directory (API doc); the application itself stays.
+    # Authentication goes back to the directory (API Reference, "DeleteIdentityProviderConfiguration");
+    # the application itself stays.
     _settings(ctx, org_id).delete(IDENTITY_PROVIDER)
     return {}
 
@@ -1126,7 +1144,7 @@ def create_personal_access_token(ctx: Context, req: dict[str, Any]) -> dict[str,
     user = _mailbox_user(ctx, org_id, str(req.get("UserId") or ""))
     configuration = _token_configuration(ctx, org_id)
     if configuration is None:
-        # With tokens inactive, users can't create them (API doc of PersonalAccessTokenConfiguration).
+        # With tokens inactive, users can't create them (API Reference, "PersonalAccessTokenConfiguration").
         raise errors.InvalidConfigurationException(
             f"Personal access tokens are not active in organization {org_id}; "
             "activate them with PutIdentityProviderConfiguration."
@@ -1175,7 +1193,7 @@ def authenticate_personal_access_token(ctx: Context, req: dict[str, Any]) -> dic
         return {"Authenticated": False, "Reason": "The token is not valid."}
     base = {"PersonalAccessTokenId": token["PersonalAccessTokenId"], "UserId": token["UserId"]}
     if _token_configuration(ctx, org_id) is None:
-        # Inactive tokens can't be used to connect (API doc of PersonalAccessTokenConfiguration).
+        # Inactive tokens can't be used to connect (API Reference, "PersonalAccessTokenConfiguration").
         return {**base, "Authenticated": False, "Reason": "Personal access tokens are not active."}
     if token.get("ExpiresTime") is not None and ctx.now >= token["ExpiresTime"]:
         return {**base, "Authenticated": False, "Reason": "The token has expired."}
