@@ -12,7 +12,10 @@ import random
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from .registry import OPERATIONS
+from ..core import service_model
+
+# The services the emulator answers for, whose operations faults can be limited to.
+SERVICES = ("workmail", "workmailmessageflow")
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
@@ -117,9 +120,7 @@ MAX_LATENCY_MS = 60_000.0
 def _operation_names(value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
         raise ValueError(f"operations must be a list of operation names or null, got {value!r}")
-    from . import ops  # noqa: F401  (registers every operation, so their names are known)
-
-    known = {name for service in OPERATIONS.values() for name in service}
+    known = {name for service in SERVICES for name in service_model.service_model(service).operation_names}
     unknown = sorted(set(value) - known)
     if unknown:
         raise ValueError(f"operations names unknown operations: {', '.join(unknown)}")
