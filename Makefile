@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.list_users
 	$(BIN)/python -m bench.reconcile_scale
 	$(BIN)/python -m bench.synth_scale
+	$(BIN)/python -m bench.footprint
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache cdk.out .workmail

@@ -49,7 +49,11 @@ def pages(items: int) -> int:
 
 
 def minimum_full_read(spec: WorkMailSpec) -> int:
-    """The fewest calls that read everything the spec manages, for an organization matching it."""
+    """The fewest calls that read everything the plan compares, for an organization matching the spec.
+
+    A mailbox quota is compared only where one is declared (GetMailboxDetails is the only
+    way to read it: one call per user).
+    """
     users = spec.users
     enabled_users = [u for u in users if u.enabled]
     groups = spec.groups
@@ -60,7 +64,7 @@ def minimum_full_read(spec: WorkMailSpec) -> int:
     calls += pages(len(spec.domains) + 1) + len(spec.domains) + 1  # ListMailDomains, GetMailDomain (+ test domain)
     calls += pages(len(users)) + len(users)  # ListUsers, DescribeUser
     calls += sum(pages(len(u.aliases)) for u in enabled_users)  # ListAliases
-    calls += len(enabled_users)  # GetMailboxDetails
+    calls += sum(1 for u in enabled_users if u.mailbox_quota_mb is not None)  # GetMailboxDetails
     calls += pages(len(groups)) + len(groups)  # ListGroups, DescribeGroup
     calls += sum(pages(len(g.members)) for g in groups)  # ListGroupMembers
     calls += sum(pages(len(g.aliases)) for g in enabled_groups)
@@ -100,18 +104,14 @@ def measure_full_read(url: str, spec_file: Path, org_id: str) -> dict[str, Any]:
 
 
 def _read_only(url: str, spec_file: str, org_id: str) -> None:
-    import boto3
-    from botocore.config import Config
-
     spec = WorkMailSpec.from_json(Path(spec_file).read_text())
-    client = boto3.client("workmail", endpoint_url=url, region_name="us-east-1", aws_access_key_id="b",
-                          aws_secret_access_key="b", config=Config(retries={"max_attempts": 1},
-                                                                   max_pool_connections=16))
+    api = WorkMailApi.create(endpoint_url=url, region="us-east-1", aws_access_key_id="b", aws_secret_access_key="b")
     started = time.perf_counter()
-    planned = plan_changes(WorkMailApi(client), spec, spec, organization_id=org_id, max_workers=8)
+    planned = plan_changes(api, spec, spec, organization_id=org_id)
     elapsed = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": elapsed, "changes": len(planned.plan.changes), "peak_mb": peak_mb}))
+    print(json.dumps({"seconds": elapsed, "changes": len(planned.plan.changes), "peak_mb": peak_mb,
+                      "concurrency": api.concurrency.limit}))
 
 
 def main() -> None:
@@ -121,6 +121,8 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=10)
     parser.add_argument("--resources", type=int, default=500)
     parser.add_argument("--aliases", type=int, default=2)
+    parser.add_argument("--latency-ms", type=float, default=25.0,
+                        help="latency injected for the second full read (d); 0 skips it")
     parser.add_argument("--read-only", nargs=3, metavar=("URL", "SPEC", "ORG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.read_only:
@@ -139,6 +141,11 @@ def main() -> None:
             full = measure_full_read(url, spec_file, org_id)
             counts = control.call_counts()
             read_calls = counts["total"]
+            slow: dict[str, Any] | None = None
+            if args.latency_ms:
+                control.set_faults(latency_ms=args.latency_ms)
+                slow = measure_full_read(url, spec_file, org_id)
+                control.set_faults(latency_ms=0)
 
             changed = copy.deepcopy(spec)
             changed.users[0].display_name = "Changed by the benchmark"
@@ -161,6 +168,10 @@ def main() -> None:
     print(f"(b) one-user change, incremental plan + apply: {incremental['total']} API calls "
           f"({json.dumps(dict(sorted(incremental['calls'].items())))}), {incremental_seconds * 1000:.0f} ms")
     print(f"(c) peak memory of the full read + plan process: {full['peak_mb']:.0f} MB")
+    if slow is not None:
+        print(f"(d) the same full read with {args.latency_ms:g} ms of latency per call: {slow['seconds']:.1f} s, "
+              f"{slow['seconds'] / full['seconds']:.2f}x the time without (calls in flight at the end: "
+              f"{slow['concurrency']}, without latency: {full['concurrency']})")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.change_factory import change
 from tests.conftest import unique
 from workmail_constructs.core.api import WorkMailApi
 from workmail_constructs.core.apply import (
@@ -21,7 +22,7 @@ from workmail_constructs.core.apply import (
     Timeouts,
     apply,
 )
-from workmail_constructs.core.changes import Change, FieldChange, Plan
+from workmail_constructs.core.changes import AnyChange, FieldChange, Plan
 from workmail_constructs.core.spec import (
     AccessControlRuleSpec,
     AvailabilityConfigurationSpec,
@@ -68,17 +69,17 @@ def assert_ok(result: ApplyResult) -> None:
     assert result.ok, f"failed: {result.failed}\nskipped: {result.skipped}"
 
 
-def create(kind: str, key: str, after: Any) -> Change:
-    return Change("create", kind, key, "declared, does not exist", after=after)
+def create(kind: str, key: str, after: Any) -> AnyChange:
+    return change("create", kind, key, "declared, does not exist", after=after)
 
 
-def delete(kind: str, key: str, before: Any, id: str | None = None, destructive: bool = False) -> Change:
-    return Change("delete", kind, key, "no longer declared", destructive=destructive, before=before, id=id)
+def delete(kind: str, key: str, before: Any, id: str | None = None, destructive: bool = False) -> AnyChange:
+    return change("delete", kind, key, "no longer declared", destructive=destructive, before=before, id=id)
 
 
-def update(kind: str, key: str, before: Any, after: Any, fields: list[str], id: str | None = None) -> Change:
+def update(kind: str, key: str, before: Any, after: Any, fields: list[str], id: str | None = None) -> AnyChange:
     changes = tuple(FieldChange(name, getattr(before, name, None), getattr(after, name, None)) for name in fields)
-    return Change("update", kind, key, "differs", before=before, after=after, fields=changes, id=id)
+    return change("update", kind, key, "differs", before=before, after=after, fields=changes, id=id)
 
 
 # Reading the emulator back ---------------------------------------------------------------
@@ -173,7 +174,7 @@ def snapshot(client: Any, org: str) -> dict[str, Any]:
 # A plan with every kind ------------------------------------------------------------------
 
 
-def everything(mail: str, extra_domain: str, partner: str) -> list[Change]:
+def everything(mail: str, extra_domain: str, partner: str) -> list[AnyChange]:
     """Create changes of every kind except the organization, on addresses in ``mail`` (verified)."""
     alice = UserSpec(
         name="alice", display_name="Alice Liddell", email=f"alice@{mail}", aliases=[f"ali@{mail}", f"al@{mail}"],
@@ -220,7 +221,7 @@ def everything(mail: str, extra_domain: str, partner: str) -> list[Change]:
         create("retention_policy", "keep", RetentionPolicySpec(name="keep", folders=[
             FolderConfigurationSpec(name="DELETED_ITEMS", action="PERMANENTLY_DELETE", period_days=30),
         ])),
-        Change("update", "inbound_dmarc", "inbound-dmarc", "enforcement differs", before=True, after=False,
+        change("update", "inbound_dmarc", "inbound-dmarc", "enforcement differs", before=True, after=False,
                fields=(FieldChange("enforced", True, False),)),
         create("email_monitoring", "email-monitoring", EmailMonitoringSpec(log_group_arn=LOG_GROUP, role_arn=ROLE)),
         create("availability_configuration", partner, AvailabilityConfigurationSpec(
@@ -318,7 +319,7 @@ def test_updates_of_every_kind(client: Any, api: WorkMailApi, control: EmulatorC
         ImpersonationRuleSpec(rule_id="r1", effect="ALLOW", target_users=["carol"]),
     ])
     changes = [
-        Change("update", "organization", "acme", "tags differ", before=OrganizationSpec("acme"),
+        change("update", "organization", "acme", "tags differ", before=OrganizationSpec("acme"),
                after=OrganizationSpec("acme", tags={"team": "mail"}),
                fields=(FieldChange("tags", {}, {"team": "mail"}),), id=org_id),
         update("domain", extra, before[extra], DomainSpec(name=extra, default=True), ["default"]),
@@ -330,7 +331,7 @@ def test_updates_of_every_kind(client: Any, api: WorkMailApi, control: EmulatorC
                id=ids["carol"]),
         update("group", "team", team_before, team_after, ["aliases", "hidden_from_global_address_list"], id=group_id),
         # A rename in place, and auto-accept back on while its last delegate goes.
-        Change("update", "resource", "boardroom", "differs", before=room_before, after=room_after, id=resource_id,
+        change("update", "resource", "boardroom", "differs", before=room_before, after=room_after, id=resource_id,
                fields=(FieldChange("name", "room", "boardroom"), FieldChange("type", "ROOM", "EQUIPMENT"),
                        FieldChange("description", "Board room", None),
                        FieldChange("booking_options", room_before.booking_options, room_after.booking_options))),
@@ -347,7 +348,7 @@ def test_updates_of_every_kind(client: Any, api: WorkMailApi, control: EmulatorC
         update("impersonation_role", "auditors", before["auditors"], role_after, ["type", "rules"], id=role_id),
         update("retention_policy", "keep", before["keep"], RetentionPolicySpec(name="keep", folders=[
             FolderConfigurationSpec(name="JUNK_EMAIL", action="DELETE", period_days=7)]), ["folders"], id=policy_id),
-        Change("update", "inbound_dmarc", "inbound-dmarc", "differs", before=False, after=True,
+        change("update", "inbound_dmarc", "inbound-dmarc", "differs", before=False, after=True,
                fields=(FieldChange("enforced", False, True),)),
         update("email_monitoring", "email-monitoring", before["email-monitoring"],
                EmailMonitoringSpec(log_group_arn=LOG_GROUP_2), ["log_group_arn", "role_arn"]),
@@ -412,7 +413,7 @@ def test_deletes_of_every_kind_then_again(client: Any, api: WorkMailApi, org_id:
     # The resource's booking needs its delegate: turn auto-accept on in the same plan.
     room_after = ResourceSpec(name="room", type="ROOM", email=f"room@{domain}", description="Board room")
     deletes = [
-        Change("update", "resource", "room", "differs", before=after["room"], after=room_after, id=by_name["room"],
+        change("update", "resource", "room", "differs", before=after["room"], after=room_after, id=by_name["room"],
                fields=(FieldChange("booking_options", after["room"].booking_options, room_after.booking_options),)),
         delete("resource_delegate", "room/alice", "alice"),
         delete("group_member", "team/bob", "bob"),
@@ -455,9 +456,9 @@ def test_destructive_plan_is_refused_before_any_call(client: Any, api: WorkMailA
     alice = UserSpec(name="alice", display_name="Alice", email=f"alice@{domain}")
     plan = Plan([
         create("user", "zed", UserSpec(name="zed", display_name="Zed", email=f"zed@{domain}")),
-        Change("delete", "user", "alice", "no longer declared: the mailbox and its mail are deleted",
+        change("delete", "user", "alice", "no longer declared: the mailbox and its mail are deleted",
                destructive=True, before=alice, id="4f4d5f0e-0000-4000-8000-000000000000"),
-        Change("delete", "domain", domain, "no longer declared: mail for the domain stops reaching WorkMail",
+        change("delete", "domain", domain, "no longer declared: mail for the domain stops reaching WorkMail",
                destructive=True, before=DomainSpec(name=domain)),
     ], organization_id=org_id)
     secrets: list[SecretRef] = []
@@ -492,8 +493,8 @@ def test_progress_events(api: WorkMailApi, org_id: str, domain: str) -> None:
     assert all(e.total == 5 for e in events)
     finished = [e for e in events if e.status != "started"]
     assert [e.completed for e in finished] == [1, 2, 3, 4, 5]
-    for change in plan.changes:
-        mine = [e.status for e in events if e.change is change]
+    for planned in plan.changes:
+        mine = [e.status for e in events if e.change is planned]
         assert mine[0] == "started" and len(mine) == 2
     statuses = {e.change.key: e.status for e in finished}
     assert statuses == {"ann": "done", "crew": "done", "crew/ann": "done", "crew/nobody": "failed",
@@ -531,7 +532,7 @@ def test_a_failing_change_skips_its_dependents_only(client: Any, api: WorkMailAp
 
 def test_unknown_field_fails_without_calls(api: WorkMailApi, control: EmulatorControl, org_id: str) -> None:
     spec = GroupSpec(name="crew", enabled=False)
-    plan = Plan([Change("update", "group", "crew", "differs", before=spec, after=spec,
+    plan = Plan([change("update", "group", "crew", "differs", before=spec, after=spec,
                         fields=(FieldChange("colour", "red", "blue"),), id="0" * 12)], organization_id=org_id)
     control.reset_call_counts()
     result = run(plan, api)
@@ -542,13 +543,13 @@ def test_unknown_field_fails_without_calls(api: WorkMailApi, control: EmulatorCo
 def test_an_invalid_change_fails_before_any_call_and_skips_its_dependents(
         api: WorkMailApi, control: EmulatorControl, org_id: str) -> None:
     plan = Plan([
-        create("user", "odd", GroupSpec(name="odd", enabled=False)),
+        create("user", "odd", UserSpec(name="odd", display_name="Odd", enabled=True)),
         create("group_member", "crew/odd", "odd"),
     ], organization_id=org_id)
     control.reset_call_counts()
     result = run(plan, api)
     assert control.call_counts()["total"] == 0
-    assert result.failed[0][1] == "users[odd]: the plan's create user odd holds GroupSpec as after, not UserSpec"
+    assert result.failed[0][1] == "users[odd].email: odd is declared enabled but has no email address"
     assert result.skipped[0][1] == "skipped: it depends on create user odd, which failed"
 
 
@@ -570,7 +571,7 @@ def test_deleting_the_default_domain_falls_back_to_the_test_domain(client: Any, 
         delete("domain", domain, DomainSpec(name=domain, default=True), destructive=True),
         # No longer declared: the service's default (enforced) again
         # (Administrator Guide, "Enforcing DMARC policies on incoming email").
-        Change("delete", "inbound_dmarc", "inbound-dmarc", "no longer declared", before=False),
+        change("delete", "inbound_dmarc", "inbound-dmarc", "no longer declared", before=False),
     ], organization_id=org_id)
     client.put_inbound_dmarc_settings(OrganizationId=org_id, Enforced=False)
     assert_ok(run(plan, api, allow_destructive=True))
@@ -637,7 +638,7 @@ def test_entity_replace_is_delete_then_create(client: Any, api: WorkMailApi, org
     assert_ok(run(Plan([create("user", "pat", old)], organization_id=org_id), api))
     old_id = user(client, org_id, "pat")["UserId"]
     new = UserSpec(name="patricia", display_name="Patricia", email=f"pat@{domain}", aliases=[f"p@{domain}"])
-    plan = Plan([Change("replace", "user", "patricia", "renamed", destructive=True, before=old, after=new,
+    plan = Plan([change("replace", "user", "patricia", "renamed", destructive=True, before=old, after=new,
                         id=old_id, fields=(FieldChange("name", "pat", "patricia"),))], organization_id=org_id)
     assert_ok(run(plan, api, allow_destructive=True))
     assert user(client, org_id, old_id)["State"] == "DELETED"
@@ -776,7 +777,7 @@ def test_organization_replace_and_delete(client: Any, api: WorkMailApi, timing: 
     old_id = first.organization_id
     assert old_id is not None
     kms = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    replace = Change("replace", "organization", alias, "kms_key_arn can't change", destructive=True,
+    replace = change("replace", "organization", alias, "kms_key_arn can't change", destructive=True,
                      before=OrganizationSpec(alias=alias), after=OrganizationSpec(alias=alias, kms_key_arn=kms),
                      id=old_id)
     clock = EmulatorClock(timing)
@@ -791,7 +792,7 @@ def test_organization_replace_and_delete(client: Any, api: WorkMailApi, timing: 
         assert client.describe_organization(OrganizationId=old_id)["State"] == "Deleted"
         assert clock.sleeps == [60.0, 60.0]
         assert client.describe_organization(OrganizationId=new_id)["State"] == "Active"
-        gone = Change("delete", "organization", alias, "no longer declared", destructive=True,
+        gone = change("delete", "organization", alias, "no longer declared", destructive=True,
                       before=OrganizationSpec(alias=alias, kms_key_arn=kms), id=new_id)
         deleted = run(Plan([gone], organization_id=new_id), api, allow_destructive=True)
         assert_ok(deleted)

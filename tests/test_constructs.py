@@ -1,8 +1,10 @@
 """Template tests of the WorkMail constructs, synthesized in-process.
 
 Four apps are synthesized once each and shared: a full organization using every
-construct, a stack of several organizations (shared handlers, an adopted organization,
-the S3 spec), an app that fails validation, and the 10,000-user scale app.
+construct, a stack of several organizations (one shared provider, an adopted
+organization, S3 specs with and without deploy-time references), an app that fails
+validation, and the 10,000-user scale app; the footprint and diff tests synthesize small
+stacks of their own.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_secretsmanager as secretsmanager
 
 import workmail_constructs
+from bench.footprint import build_footprint_stack, count_resources
 from bench.synth_scale import build_stack
 from workmail_constructs import constructs as wc
 from workmail_constructs.constructs import (
@@ -36,13 +39,21 @@ from workmail_constructs.constructs import (
     Organization,
     RetentionFolder,
 )
+from workmail_constructs.constructs.directory import SUMMARY_SECTIONS
 from workmail_constructs.constructs.providers import (
     DIRECTORY_ACTIONS,
     DOMAIN_ACTIONS,
     ORGANIZATION_ACTIONS,
+    ORGANIZATION_SCOPED_ACTIONS,
     handler_code_directory,
 )
-from workmail_constructs.core.spec import DomainSpec, OrganizationSpec, WorkMailSpec, from_data
+from workmail_constructs.core.spec import (
+    DomainSpec,
+    OrganizationSpec,
+    WorkMailSpec,
+    from_data,
+    resolve_references,
+)
 
 MATCH = assertions.Match
 CANARY = "Canary-" + secrets.token_urlsafe(16)
@@ -68,6 +79,20 @@ def flatten(value: Any) -> str:
     raise AssertionError(f"unexpected value {value!r}")
 
 
+def as_cloudformation_passes_it(value: Any) -> Any:
+    """A property as the handler receives it: every scalar a string ("true", "42"), and
+    each intrinsic shown as text (``flatten``), the way it resolves at deploy time."""
+    if isinstance(value, dict):
+        if len(value) == 1 and next(iter(value)).startswith(("Fn::", "Ref")):
+            return flatten(value)
+        return {k: as_cloudformation_passes_it(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_cloudformation_passes_it(v) for v in value]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)
+
+
 def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
 
@@ -76,6 +101,21 @@ def only(template: dict[str, Any], kind: str) -> tuple[str, dict[str, Any]]:
     found = resources_of(template, kind)
     assert len(found) == 1, f"{len(found)} {kind} resources"
     return next(iter(found.items()))
+
+
+def statements_of(template: dict[str, Any], policy_prefix: str) -> list[dict[str, Any]]:
+    """Statements of the IAM policies whose logical id starts with ``policy_prefix``."""
+    statements = []
+    for logical_id, policy in resources_of(template, "AWS::IAM::Policy").items():
+        if logical_id.startswith(policy_prefix):
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+# The handlers' role: its own policy (what creating an organization needs) and the policy
+# of everything scoped to the stack's organizations.
+ROLE_POLICY = "WorkMailConstructsHandlersRoleDefaultPolicy"
+ACCESS_POLICY = "WorkMailConstructsHandlersOrganizationAccess"
 
 
 def policy_statements(template: dict[str, Any], role_prefix: str) -> list[dict[str, Any]]:
@@ -189,8 +229,11 @@ def full(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 
 
 def inline_spec(synth: Synth, logical_id: str) -> WorkMailSpec:
-    text = flatten(synth.template["Resources"][logical_id]["Properties"]["Spec"])
-    return WorkMailSpec.from_json(text)
+    """The directory's spec as the handler reads it: the structured Spec property with its
+    references put in place (each shown as ``flatten`` shows its expression)."""
+    properties = as_cloudformation_passes_it(synth.template["Resources"][logical_id]["Properties"])
+    data = resolve_references(properties["Spec"], properties.get("References", {}))
+    return from_data(WorkMailSpec, data, cloudformation=True)
 
 
 def test_one_resource_of_each_kind_with_the_handler_contract(full: Synth) -> None:
@@ -200,12 +243,16 @@ def test_one_resource_of_each_kind_with_the_handler_contract(full: Synth) -> Non
     assert len(resources_of(template, "Custom::WorkMailDomain")) == 2
     functions = {f["Properties"]["Handler"]: f["Properties"] for f in resources_of(template, "AWS::Lambda::Function")
                  .values() if f["Properties"].get("Handler", "").startswith("workmail_constructs.")}
-    assert set(functions) == {f"workmail_constructs.handlers.{m}.{e}" for m in ("organization", "domain", "directory")
-                              for e in ("on_event", "is_complete")}
+    # One provider for every resource type: one entry module that routes by ResourceType.
+    assert set(functions) == {f"workmail_constructs.handlers.provider.{e}" for e in ("on_event", "is_complete")}
     assert {f["Runtime"] for f in functions.values()} == {"python3.12"}
+    # The largest of what the resource types need: a large directory's first apply.
+    assert {(f["Timeout"], f["MemorySize"]) for f in functions.values()} == {(900, 1024)}
+    # The handlers, the framework's three functions and the app's availability provider.
+    assert len(resources_of(template, "AWS::Lambda::Function")) == 2 + 3 + 1
     # The provider framework waits for is_complete every 30 s, for at most 55 minutes.
     machines = resources_of(template, "AWS::StepFunctions::StateMachine")
-    assert len(machines) == 3
+    assert len(machines) == 1
     for machine in machines.values():
         definition = flatten(machine["Properties"]["DefinitionString"])
         assert '"IntervalSeconds":30' in definition and '"MaxAttempts":110' in definition
@@ -217,7 +264,10 @@ def test_organization_resource_carries_the_organization_spec(full: Synth) -> Non
     assert resource["DeletionPolicy"] == "Retain" and resource["UpdateReplacePolicy"] == "Retain"
     properties = resource["Properties"]
     assert properties["AllowReplacement"] == "false"
-    spec = from_data(OrganizationSpec, json.loads(flatten(properties["Spec"])))
+    # A structured object, the KMS key's ARN directly in it (small, always inline).
+    assert properties["Spec"]["kms_key_arn"] == {"Fn::GetAtt": [full.logical_id(full.stack.node.find_child(
+        "MailboxKey")), "Arn"]}
+    spec = from_data(OrganizationSpec, as_cloudformation_passes_it(properties["Spec"]), cloudformation=True)
     key = full.stack.get_logical_id(full.stack.node.find_child("MailboxKey").node.default_child)
     assert spec.alias == "acme"
     assert spec.kms_key_arn == f"<GetAtt:{key}.Arn>"
@@ -237,7 +287,15 @@ def test_directory_resource_carries_the_whole_spec_inline(full: Synth) -> None:
     properties = resource["Properties"]
     assert properties["OrganizationId"] == {"Fn::GetAtt": [org_id, "OrganizationId"]}
     assert properties["AllowDestructive"] == "false"
-    assert "SpecLocation" not in properties
+    assert "SpecLocation" not in properties and "SpecSummary" not in properties
+    # A structured object, not a JSON string: cdk diff shows it field by field.
+    assert isinstance(properties["Spec"], dict) and properties["Spec"]["version"] == 1
+    # No deploy-time value inside the document: each is a named reference beside it.
+    assert "Fn::" not in json.dumps(properties["Spec"]) and '"Ref"' not in json.dumps(properties["Spec"])
+    key, function = (full.logical_id(full.stack.node.find_child(n)) for n in ("MailboxKey", "Availability"))
+    assert properties["Spec"]["organization"]["kms_key_arn"] == f"$ref:{key}.Arn"
+    assert properties["References"][f"{key}.Arn"] == {"Fn::GetAtt": [key, "Arn"]}
+    assert properties["References"][f"{function}.Arn"] == {"Fn::GetAtt": [function, "Arn"]}
     spec = inline_spec(full, logical_id)
     assert spec.organization.tags == {"team": "mail", "cost-center": "42"}
     assert [d.name for d in spec.domains] == ["acme.test", "acme-mail.test"]
@@ -269,22 +327,27 @@ def test_directory_resource_carries_the_whole_spec_inline(full: Synth) -> None:
 
 
 def test_passwords_are_secrets_manager_references(full: Synth) -> None:
-    logical_id, _ = only(full.template, "Custom::WorkMailDirectory")
+    logical_id, resource = only(full.template, "Custom::WorkMailDirectory")
     users = {u.name: u for u in inline_spec(full, logical_id).users}
     initial = full.stack.get_logical_id(full.stack.node.find_child("InitialPassword").node.default_child)
     alice, bob = users["alice"].password, users["bob"].password
     assert alice is not None and alice.secret_id == f"<Ref:{initial}>"
+    # The document names the secret; its ARN travels in References under the secret's logical id.
+    document = {u["name"]: u for u in resource["Properties"]["Spec"]["users"]}
+    assert document["alice"]["password"] == {"secret_id": f"$ref:{initial}"}
+    assert resource["Properties"]["References"][initial] == {"Ref": initial}
     # A secret referenced by name is passed by name: known at synth time, fit for an S3 spec.
     assert bob is not None and (bob.secret_id, bob.json_key) == ("workmail/bob", "password")
     assert bob.version_id == "11111111-2222-3333-4444-555555555555"
 
 
 def test_domains_get_route53_records_or_an_output(full: Synth) -> None:
-    domains = {json.loads(r["Properties"]["Spec"])["name"]: (k, r)
+    domains = {r["Properties"]["Spec"]["name"]: (k, r)
                for k, r in resources_of(full.template, "Custom::WorkMailDomain").items()}
     zoned_id, zoned = domains["acme.test"]
-    assert from_data(DomainSpec, json.loads(zoned["Properties"]["Spec"])) == DomainSpec(
-        "acme.test", default=True, hosted_zone_id="Z0123456789ABC")
+    assert zoned["Properties"]["Spec"] == {"name": "acme.test", "default": True, "hosted_zone_id": "Z0123456789ABC"}
+    assert from_data(DomainSpec, as_cloudformation_passes_it(zoned["Properties"]["Spec"]),
+                     cloudformation=True) == DomainSpec("acme.test", default=True, hosted_zone_id="Z0123456789ABC")
     assert zoned["DeletionPolicy"] == "Retain"
     records = [r["Properties"] for r in resources_of(full.template, "AWS::Route53::RecordSet").values()]
     assert sorted(r["Type"] for r in records) == ["CNAME"] * 4 + ["MX"] + ["TXT"] * 3
@@ -318,25 +381,35 @@ def test_domain_attributes_expose_the_record_values(full: Synth) -> None:
         "Fn::GetAtt": [logical_id, "OwnershipVerificationStatus"]}
 
 
-def test_directory_and_domain_handlers_act_only_on_the_organization(full: Synth) -> None:
+def test_directory_and_domain_permissions_name_the_organization(full: Synth) -> None:
     org_id, _ = only(full.template, "Custom::WorkMailOrganization")
     arn = {"Fn::GetAtt": [org_id, "Arn"]}
-    for prefix, expected in (("WorkMailConstructsHandlersDirectoryRole", DIRECTORY_ACTIONS),
-                             ("WorkMailConstructsHandlersDomainRole", DOMAIN_ACTIONS)):
-        statements = policy_statements(full.template, prefix)
-        workmail = [s for s in statements if any(a.startswith("workmail:") for a in actions_of(s))]
-        assert len(workmail) == 1, prefix
-        assert sorted(actions_of(workmail[0])) == sorted(expected)
-        assert resources_in(workmail[0]) == [arn]
-        for statement in statements:
-            assert not any(a.endswith(":*") or a == "*" for a in actions_of(statement)), statement
-    directory = policy_statements(full.template, "WorkMailConstructsHandlersDirectoryRole")
-    assert not any(a in ("workmail:CreateOrganization", "workmail:DeleteOrganization", "workmail:RegisterMailDomain")
-                   for s in directory for a in actions_of(s))
+    statements = statements_of(full.template, ACCESS_POLICY)
+    workmail = [s for s in statements if any(a.startswith("workmail:") for a in actions_of(s))]
+    # The directory's and the domains' actions, on this organization only.
+    assert len(workmail) == 1
+    assert sorted(actions_of(workmail[0])) == sorted(ORGANIZATION_SCOPED_ACTIONS)
+    assert set(ORGANIZATION_SCOPED_ACTIONS) == set(DIRECTORY_ACTIONS) | set(DOMAIN_ACTIONS)
+    assert resources_in(workmail[0]) == [arn]
+    for statement in statements + statements_of(full.template, ROLE_POLICY):
+        assert not any(a.endswith(":*") or a == "*" for a in actions_of(statement)), statement
+    # Creating and deleting organizations is not scoped to this one: it is on the role's own policy.
+    assert not any(a in ("workmail:CreateOrganization", "workmail:DeleteOrganization") for s in statements
+                   for a in actions_of(s))
+    # The resources that need these permissions wait for them; the organization, which they
+    # name, does not (that would be a cycle).
+    access = next(k for k in resources_of(full.template, "AWS::IAM::Policy") if k.startswith(ACCESS_POLICY))
+    for kind in ("Custom::WorkMailDirectory", "Custom::WorkMailDomain"):
+        assert all(access in r["DependsOn"] for r in resources_of(full.template, kind).values()), kind
+    organization = only(full.template, "Custom::WorkMailOrganization")[1]
+    assert access not in organization["DependsOn"]
+    assert any(d.startswith(ROLE_POLICY) for d in organization["DependsOn"])
+    for function in resources_of(full.template, "AWS::Lambda::Function").values():
+        assert access not in function.get("DependsOn", [])
 
 
 def test_organization_handler_needs_star_only_where_the_api_does(full: Synth) -> None:
-    statements = policy_statements(full.template, "WorkMailConstructsHandlersOrganizationRole")
+    statements = statements_of(full.template, ROLE_POLICY)
     for statement in statements:
         actions = actions_of(statement)
         if any(a.startswith("workmail:") for a in actions):
@@ -355,20 +428,14 @@ def test_organization_handler_needs_star_only_where_the_api_does(full: Synth) ->
 
 
 def test_handlers_may_ask_only_their_own_stack_whether_it_rolls_back(full: Synth) -> None:
-    for prefix, expected in (("WorkMailConstructsHandlersOrganizationRole", True),
-                             ("WorkMailConstructsHandlersDirectoryRole", True),
-                             ("WorkMailConstructsHandlersDomainRole", False)):
-        statements = [s for s in policy_statements(full.template, prefix)
-                      if any(a.startswith("cloudformation:") for a in actions_of(s))]
-        if expected:
-            assert len(statements) == 1 and actions_of(statements[0]) == ["cloudformation:DescribeStacks"]
-            assert resources_in(statements[0]) == [{"Ref": "AWS::StackId"}]
-        else:
-            assert statements == []
+    statements = [s for s in policy_statements(full.template, "WorkMailConstructsHandlersRole")
+                  if any(a.startswith("cloudformation:") for a in actions_of(s))]
+    assert len(statements) == 1 and actions_of(statements[0]) == ["cloudformation:DescribeStacks"]
+    assert resources_in(statements[0]) == [{"Ref": "AWS::StackId"}]
 
 
 def test_directory_handler_reads_only_the_declared_secrets(full: Synth) -> None:
-    statements = policy_statements(full.template, "WorkMailConstructsHandlersDirectoryRole")
+    statements = statements_of(full.template, ACCESS_POLICY)
     reads = [s for s in statements if "secretsmanager:GetSecretValue" in actions_of(s)]
     assert len(reads) == 1 and actions_of(reads[0]) == ["secretsmanager:GetSecretValue"]
     resources = [flatten(r) for r in resources_in(reads[0])]
@@ -381,12 +448,14 @@ def test_directory_handler_reads_only_the_declared_secrets(full: Synth) -> None:
     # The customer managed key of one secret lets the handler decrypt, only through Secrets
     # Manager (a key in the same stack says so in its key policy).
     key = full.stack.get_logical_id(full.stack.node.find_child("SecretsKey").node.default_child)
-    role = full.stack.get_logical_id(full.orgs["org"]._handlers.directory.role.node.default_child)
+    role = full.stack.get_logical_id(full.orgs["org"]._handlers.role.node.default_child)
     key_statements = full.template["Resources"][key]["Properties"]["KeyPolicy"]["Statement"]
     decrypts = [s for s in key_statements if s["Principal"] == {"AWS": {"Fn::GetAtt": [role, "Arn"]}}]
     assert len(decrypts) == 1 and actions_of(decrypts[0]) == ["kms:Decrypt"]
     assert "kms:ViaService" in json.dumps(decrypts[0]["Condition"])
     assert not [s for s in statements if any(a.startswith("s3:") for a in actions_of(s))]
+    assert not [s for s in statements_of(full.template, ROLE_POLICY) if "secretsmanager:GetSecretValue" in
+                actions_of(s)]
 
 
 def test_availability_provider_may_be_invoked_by_this_organization_only(full: Synth) -> None:
@@ -521,15 +590,27 @@ def several(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     adopted.add_user("frank", display_name="Frank", email="frank@legacy.awsapps.com")
     zone = route53.HostedZone.from_hosted_zone_attributes(stack, "Zone", hosted_zone_id="Z9", zone_name="legacy.test")
     adopted.add_domain("legacy.test", hosted_zone=zone, wait_for_verification=True)
-    return synthesize(app, stack, outdir, {"first": first, "large": large, "adopted": adopted})
+    # A large spec with deploy-time values: a secret and a hosted zone made in the same stack.
+    tokens = Organization(stack, "Tokens", alias="tokens-org", inline_spec_limit=2_000)
+    own_zone = route53.PublicHostedZone(stack, "OwnZone", zone_name="tokens.test")
+    tokens.add_domain("tokens.test", hosted_zone=own_zone, default=True)
+    generated = secretsmanager.Secret(stack, "Generated")
+    for n in range(30):
+        tokens.add_user(f"user{n:02d}", display_name=f"User {n}", email=f"user{n:02d}@tokens.test", password=generated)
+    return synthesize(app, stack, outdir, {"first": first, "large": large, "adopted": adopted, "tokens": tokens})
 
 
-def test_organizations_share_one_set_of_handlers(several: Synth) -> None:
+def test_organizations_share_one_provider(several: Synth) -> None:
     handlers = [f for f in resources_of(several.template, "AWS::Lambda::Function").values()
                 if f["Properties"].get("Handler", "").startswith("workmail_constructs.")]
-    assert len(handlers) == 6
+    assert len(handlers) == 2
+    assert len(resources_of(several.template, "AWS::StepFunctions::StateMachine")) == 1
+    tokens = {r["Properties"]["ServiceToken"]["Fn::GetAtt"][0] for kind in (
+        "Custom::WorkMailOrganization", "Custom::WorkMailDomain", "Custom::WorkMailDirectory")
+        for r in resources_of(several.template, kind).values()}
+    assert len(tokens) == 1
     orgs = sorted(resources_of(several.template, "Custom::WorkMailOrganization"))
-    statements = policy_statements(several.template, "WorkMailConstructsHandlersDirectoryRole")
+    statements = statements_of(several.template, ACCESS_POLICY)
     workmail = next(s for s in statements if "workmail:CreateUser" in actions_of(s))
     assert sorted(flatten(r) for r in resources_in(workmail)) == sorted(f"<GetAtt:{o}.Arn>" for o in orgs)
 
@@ -538,7 +619,7 @@ def test_removal_policy_and_switches(several: Synth) -> None:
     first = several.orgs["first"]
     org = several.template["Resources"][several.logical_id(first.resource)]
     assert org["DeletionPolicy"] == "Delete" and org["Properties"]["AllowReplacement"] == "true"
-    assert json.loads(org["Properties"]["Spec"])["removal_policy"] == "destroy"
+    assert org["Properties"]["Spec"]["removal_policy"] == "destroy"
     domain = several.template["Resources"][several.logical_id(first.domains[0].resource)]
     assert domain["DeletionPolicy"] == "Delete"
     directory = several.template["Resources"][several.logical_id(first.directory.resource)]
@@ -548,7 +629,7 @@ def test_removal_policy_and_switches(several: Synth) -> None:
 def test_adopted_organization_names_its_id(several: Synth) -> None:
     adopted = several.orgs["adopted"]
     properties = several.template["Resources"][several.logical_id(adopted.resource)]["Properties"]
-    assert json.loads(properties["Spec"])["organization_id"] == "m-" + "c" * 32
+    assert properties["Spec"]["organization_id"] == "m-" + "c" * 32
     warnings = assertions.Annotations.from_stack(several.stack).find_warning(
         "*", MATCH.string_like_regexp("waiting for verification in the same deployment"))
     assert len(warnings) == 1
@@ -558,19 +639,52 @@ def test_a_large_spec_goes_to_s3_with_its_hash(several: Synth) -> None:
     large = several.orgs["large"]
     assert large.directory.mode == "asset" and several.orgs["first"].directory.mode == "inline"
     properties = several.template["Resources"][several.logical_id(large.directory.resource)]["Properties"]
-    assert "Spec" not in properties
-    location = json.loads(flatten(properties["SpecLocation"]))
+    assert "Spec" not in properties and "References" not in properties
+    # A structured object, as the handler reads it too (the JSON string of older stacks also).
+    location = {k: flatten(v) for k, v in properties["SpecLocation"].items()}
     assert set(location) == {"Bucket", "Key", "Sha256"}
     asset_file = several.outdir / f"asset.{location['Key'].removesuffix('.json')}.json"
     content = asset_file.read_bytes()
     assert hashlib.sha256(content).hexdigest() == location["Sha256"]
     assert WorkMailSpec.from_json(content.decode()) == large.to_spec()
     assert (several.outdir / "Several.Large.workmail-spec.json").read_bytes() == content
-    # The handler may read that object and nothing else of the bucket.
-    statements = policy_statements(several.template, "WorkMailConstructsHandlersDirectoryRole")
+    # A short summary beside it, so a diff shows which kinds changed.
+    summary = properties["SpecSummary"]
+    assert set(summary) == set(SUMMARY_SECTIONS) and summary["users"]["Count"] == "40"
+    assert summary["groups"] == {"Count": "0", "Digest": hashlib.sha256(b"null").hexdigest()[:16]}
+    users = json.dumps(json.loads(content)["users"], separators=(",", ":"), ensure_ascii=False)
+    assert summary["users"]["Digest"] == hashlib.sha256(users.encode()).hexdigest()[:16]
+    # The handler may read the spec objects and nothing else of the bucket.
+    statements = statements_of(several.template, ACCESS_POLICY)
     reads = [s for s in statements if "s3:GetObject" in actions_of(s)]
     assert len(reads) == 1 and actions_of(reads[0]) == ["s3:GetObject"]
-    assert flatten(resources_in(reads[0])[0]).endswith(f"/{location['Key']}")
+    assert f"/{location['Key']}" in [flatten(r)[-len(location["Key"]) - 1:] for r in resources_in(reads[0])]
+
+
+def test_deploy_time_values_travel_beside_an_s3_spec(several: Synth) -> None:
+    tokens = several.orgs["tokens"]
+    assert tokens.directory.mode == "asset"
+    properties = several.template["Resources"][several.logical_id(tokens.directory.resource)]["Properties"]
+    secret = several.logical_id(several.stack.node.find_child("Generated"))
+    zone = several.logical_id(several.stack.node.find_child("OwnZone"))
+    # One reference per value, however many users share it, named after its resource.
+    assert properties["References"] == {secret: {"Ref": secret}, zone: {"Ref": zone}}
+    location = {k: flatten(v) for k, v in properties["SpecLocation"].items()}
+    content = (several.outdir / f"asset.{location['Key'].removesuffix('.json')}.json").read_bytes()
+    assert hashlib.sha256(content).hexdigest() == location["Sha256"]
+    assert b"Token[" not in content and b'"Ref"' not in content
+    document = json.loads(content)
+    assert {u["password"]["secret_id"] for u in document["users"]} == {f"$ref:{secret}"}
+    assert document["domains"][0]["hosted_zone_id"] == f"$ref:{zone}"
+    # The handler's reading: the references put in place give the declared spec back.
+    values = {name: several.stack.resolve(value) for name, value in tokens.directory.rendered.references.items()}
+    assert values == properties["References"]
+    resolved = resolve_references(document, dict(tokens.directory.rendered.references))
+    assert from_data(WorkMailSpec, resolved) == tokens.to_spec()
+    # Beside the templates, each value shows as its CloudFormation expression.
+    readable = WorkMailSpec.from_json((several.outdir / "Several.Tokens.workmail-spec.json").read_text())
+    assert readable.domains[0].hosted_zone_id == json.dumps({"Ref": zone}, separators=(",", ":"))
+    assert tokens.directory.problems == []
 
 
 # Validation at synth time -------------------------------------------------------------
@@ -587,10 +701,8 @@ def test_validation_errors_name_the_construct_path_and_field(tmp_path: Path) -> 
     team.add_member("nobody")
     org.add_user("bob", display_name="Bob")
     org.add_access_control_rule("bad rule", effect="ALLOW", description="spaces are not allowed")
-    # A spec sent to S3 can't hold a deploy-time value.
-    big = Organization(stack, "Big", alias="big-org", inline_spec_limit=100)
-    big.add_user("carol", display_name="Carol", email="carol@big-org.awsapps.com",
-                 password=secretsmanager.Secret(stack, "Generated"))
+    # A literal that looks like a reference would be taken for one by the handler.
+    org.add_user("dora", display_name="$ref:SomeSecret", email="dora@acme.test")
     with pytest.raises(RuntimeError) as raised:
         app.synth()
     message = str(raised.value)
@@ -599,7 +711,8 @@ def test_validation_errors_name_the_construct_path_and_field(tmp_path: Path) -> 
             "group") in message
     assert "Broken/Org/Users/bob (users[bob].email): an enabled user needs a primary email address" in message
     assert "Broken/Org/AccessControlRules/bad rule (access_control_rules[bad rule].name)" in message
-    assert re.search(r"Broken/Big/Users/carol \(users\[carol\]\.password\): holds a deploy-time value.*S3", message)
+    assert ("Broken/Org/Users/dora (users[dora].display_name): a value of the form $ref:NAME is reserved for "
+            "deploy-time references") in message
 
 
 def test_deploy_time_values_are_not_validated_at_synth(full: Synth) -> None:
@@ -630,9 +743,10 @@ def test_handler_asset_is_the_package_source_only(full: Synth) -> None:
 
 def test_handlers_import_without_aws_cdk(full: Synth) -> None:
     code = ("import sys; sys.modules['aws_cdk'] = None; sys.modules['constructs'] = None; "
-            "import workmail_constructs.handlers.organization, workmail_constructs.handlers.domain, "
-            "workmail_constructs.handlers.directory; "
-            "print(callable(workmail_constructs.handlers.directory.on_event))")
+            "import workmail_constructs.handlers.provider, workmail_constructs.handlers.organization, "
+            "workmail_constructs.handlers.domain, workmail_constructs.handlers.directory, "
+            "workmail_constructs.handlers.email_monitoring; "
+            "print(callable(workmail_constructs.handlers.provider.on_event))")
     result = subprocess.run([sys.executable, "-c", code], cwd=handler_code_directory(), capture_output=True,
                             text=True, env={"PYTHONPATH": str(handler_code_directory()), "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
@@ -681,3 +795,90 @@ def test_ten_thousand_users_fit_cloudformation_limits(scale: tuple[Synth, Path])
     assert template_file.stat().st_size <= 1_000_000
     assert synth.orgs["org"].directory.mode == "asset"
     assert synth.orgs["org"].directory.problems == []
+    # The users' passwords are in one secret of the stack and the domain in a zone of the
+    # stack: deploy-time values, which travel beside the S3 spec as two references.
+    properties = only(synth.template, "Custom::WorkMailDirectory")[1]["Properties"]
+    secret = synth.logical_id(synth.stack.node.find_child("InitialPasswords"))
+    zone = synth.logical_id(synth.stack.node.find_child("Zone"))
+    assert properties["References"] == {secret: {"Ref": secret}, zone: {"Ref": zone}}
+    assert properties["SpecSummary"]["users"]["Count"] == "10000"
+    assert properties["SpecSummary"]["groups"]["Count"] == "2000"
+
+
+# Footprint ------------------------------------------------------------------------------
+
+
+def test_footprint_of_a_small_stack(tmp_path: Path) -> None:
+    """One provider for everything: at most one state machine, 6 functions, 35 resources
+    (65, 15 and 3 with a provider per resource type)."""
+    counts = {}
+    for variant, logging in (("basic", False), ("logging", True)):
+        app = cdk.App(outdir=str(tmp_path / variant))
+        stack = build_footprint_stack(app, logging=logging)
+        counts[variant] = count_resources(app.synth().get_stack_by_name(stack.stack_name).template)
+    basic = counts["basic"]
+    assert basic["AWS::StepFunctions::StateMachine"] <= 1
+    assert basic["AWS::Lambda::Function"] <= 6
+    assert sum(basic.values()) <= 35
+    # Email event logging and audit log delivery add no provider, no function.
+    logging = counts["logging"]
+    assert logging["AWS::StepFunctions::StateMachine"] == 1
+    assert logging["AWS::Lambda::Function"] == basic["AWS::Lambda::Function"]
+    assert not [kind for kind in logging if "EmailMonitoring" in kind]
+
+
+# cdk diff ------------------------------------------------------------------------------
+
+
+def small_directory(outdir: Path, *, with_erin: bool) -> tuple[cdk.Stack, dict[str, Any]]:
+    app = cdk.App(outdir=str(outdir))
+    stack = cdk.Stack(app, "Diff")
+    org = Organization(stack, "Org", alias="diff-org")
+    zone = route53.PublicHostedZone(stack, "Zone", zone_name="diff.test")
+    org.add_domain("diff.test", hosted_zone=zone, default=True)
+    passwords = secretsmanager.Secret(stack, "Passwords")
+    alice = org.add_user("alice", display_name="Alice", email="alice@diff.test", password=passwords)
+    if with_erin:
+        org.add_user("erin", display_name="Erin", email="erin@diff.test", job_title="Engineer", password=passwords,
+                     password_json_key="erin")
+    org.add_user("bob", display_name="Bob", email="bob@diff.test", password=passwords)
+    org.add_group("team", email="team@diff.test", members=[alice, "bob"])
+    template = app.synth().get_stack_by_name("Diff").template
+    return stack, template
+
+
+def differences(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """(path, old, new) of what differs, lists of named objects matched by name, as a
+    structural diff (cdk diff's) shows a property that is an object."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        found = []
+        for key in sorted(set(old) | set(new)):
+            found += differences(old.get(key), new.get(key), f"{path}.{key}" if path else key)
+        return found
+    if isinstance(old, list) and isinstance(new, list) and all(isinstance(i, dict) and "name" in i
+                                                             for i in old + new):
+        named_old, named_new = ({i["name"]: i for i in items} for items in (old, new))
+        found = []
+        for name in sorted(set(named_old) | set(named_new)):
+            found += differences(named_old.get(name), named_new.get(name), f"{path}[{name}]")
+        return found
+    return [] if old == new else [(path, old, new)]
+
+
+def test_diff_of_an_inline_spec_names_the_added_user_and_its_fields(tmp_path: Path) -> None:
+    _, before = small_directory(tmp_path / "before", with_erin=False)
+    stack, after = small_directory(tmp_path / "after", with_erin=True)
+    (old_id, old), (new_id, new) = only(before, "Custom::WorkMailDirectory"), only(after, "Custom::WorkMailDirectory")
+    assert old_id == new_id
+    changed = differences(old["Properties"], new["Properties"])
+    secret = stack.get_logical_id(stack.node.find_child("Passwords").node.default_child)
+    # The added user is one object of its own, with its fields; nothing else changed, the
+    # references (the secret, the zone) included.
+    assert changed == [("Spec.users[erin]", None, {
+        "name": "erin", "display_name": "Erin", "email": "erin@diff.test", "job_title": "Engineer",
+        "password": {"secret_id": f"$ref:{secret}", "json_key": "erin"}, "logical_id": "Diff/Org/Users/erin",
+    })]
+    assert old["Properties"]["References"] == new["Properties"]["References"]
+    # Every other resource of the stack is unchanged.
+    assert {k: v for k, v in before["Resources"].items() if k != old_id} == {
+        k: v for k, v in after["Resources"].items() if k != new_id}

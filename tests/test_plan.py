@@ -242,7 +242,7 @@ def test_incremental_scope_names_only_what_changed() -> None:
     declared = base()
     declared.users[1].display_name = "Robert"
     scope = incremental_scope(previous, declared)
-    assert scope == ReadScope(users={"bob"}, organization=True)
+    assert scope == ReadScope(users={"bob"}, organization=True, quotas=set())
     declared.resources[0].delegates = ["alice", "bob"]
     declared.mailbox_permissions.append(MailboxPermissionSpec("alice", "bob", ["FULL_ACCESS"]))
     scope = incremental_scope(previous, declared)

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
 
-from workmail_constructs.core.changes import Change, FieldChange, ManualStep, Plan
+from tests.change_factory import change
+from workmail_constructs.core.changes import FieldChange, ManualStep, Plan
 from workmail_constructs.core.render import (
     COMMENT_LIMIT,
     FORMAT_VERSION,
@@ -53,31 +54,31 @@ def sample_plan() -> Plan:
     bob_new = UserSpec("bob", "Robert Smith", email="bob@acme.example", aliases=["robert@acme.example"],
                        password=SecretRef(PW, "v2"))
     return Plan(organization_id=ORG_ID, manual=[FLOW_RULES], changes=[
-        Change("update", "organization", "acme", "tags differ",
+        change("update", "organization", "acme", "tags differ",
                before=OrganizationSpec("acme", tags={"env": "dev", "old": "x"}),
                after=OrganizationSpec("acme", tags={"env": "prod", "team": "mail"}),
                fields=(FieldChange("tags", {"env": "dev", "old": "x"}, {"env": "prod", "team": "mail"}),)),
-        Change("create", "domain", "acme.example", "declared, not registered",
+        change("create", "domain", "acme.example", "declared, not registered",
                after=DomainSpec("acme.example", default=True)),
-        Change("create", "user", "alice", "declared, does not exist",
+        change("create", "user", "alice", "declared, does not exist",
                after=UserSpec("alice", "Alice", email="alice@acme.example")),
-        Change("update", "user", "bob", "display_name, aliases, password differ", before=bob_old, after=bob_new,
+        change("update", "user", "bob", "display_name, aliases, password differ", before=bob_old, after=bob_new,
                id="u-1", fields=(FieldChange("display_name", "Bob", "Robert Smith"),
                                  FieldChange("aliases", bob_old.aliases, bob_new.aliases),
                                  FieldChange("password", bob_old.password, bob_new.password))),
-        Change("update", "resource", "room-1", "booking_options differ", id="r-1",
+        change("update", "resource", "room-1", "booking_options differ", id="r-1",
                before=ResourceSpec("room-1", "ROOM"),
                after=ResourceSpec("room-1", "ROOM", booking_options=BookingOptionsSpec(auto_accept_requests=False)),
                fields=(FieldChange("booking_options", BookingOptionsSpec(),
                                    BookingOptionsSpec(auto_accept_requests=False)),)),
-        Change("replace", "user", "carol2", "renamed from carol: WorkMail can't rename a user", destructive=True,
+        change("replace", "user", "carol2", "renamed from carol: WorkMail can't rename a user", destructive=True,
                before=UserSpec("carol", "Carol"), after=UserSpec("carol2", "Carol"), id="u-2",
                fields=(FieldChange("name", "carol", "carol2"),)),
-        Change("create", "group_member", "eng/alice", "declared", after="alice"),
-        Change("delete", "user", "dave", "no longer declared: its mailbox and all its mail are deleted",
+        change("create", "group_member", "eng/alice", "declared", after="alice"),
+        change("delete", "user", "dave", "no longer declared: its mailbox and all its mail are deleted",
                destructive=True, before=UserSpec("dave", "Dave"), id="u-3"),
-        Change("delete", "group", "old-team", "no longer declared", before=GroupSpec("old-team"), id="g-1"),
-        Change("update", "inbound_dmarc", "inbound-dmarc", "enforcement differs", before=False, after=True,
+        change("delete", "group", "old-team", "no longer declared", before=GroupSpec("old-team"), id="g-1"),
+        change("update", "inbound_dmarc", "inbound-dmarc", "enforcement differs", before=False, after=True,
                fields=(FieldChange("enforced", False, True),)),
     ])
 
@@ -105,12 +106,12 @@ def test_text_has_one_line_per_change_in_apply_order() -> None:
     text = render_text(plan, color=False)
     lines = change_lines(text)
     assert len(lines) == len(plan.changes)
-    for line, change in zip(lines, plan.changes, strict=True):
-        symbol = {"create": "+", "update": "~", "delete": "-", "replace": "-/+"}[change.action]
+    for line, planned in zip(lines, plan.changes, strict=True):
+        symbol = {"create": "+", "update": "~", "delete": "-", "replace": "-/+"}[planned.action]
         assert line[2:5] == symbol.rjust(3)
-        assert line.split()[1 if not change.destructive else 2] == change.kind
-        assert f" {change.key} " in line
-        assert line.endswith(change.reason)
+        assert line.split()[1 if not planned.destructive else 2] == planned.kind
+        assert f" {planned.key} " in line
+        assert line.endswith(planned.reason)
     assert text.startswith(f"Changes to organization {ORG_ID}, in the order they apply:\n")
 
 
@@ -127,9 +128,9 @@ def test_text_shows_updated_fields_compactly() -> None:
 
 def test_text_marks_destructive_changes() -> None:
     plan = sample_plan()
-    for line, change in zip(change_lines(render_text(plan, color=False)), plan.changes, strict=True):
-        assert line.startswith("!") == change.destructive
-        assert ("DESTRUCTIVE" in line) == change.destructive
+    for line, planned in zip(change_lines(render_text(plan, color=False)), plan.changes, strict=True):
+        assert line.startswith("!") == planned.destructive
+        assert ("DESTRUCTIVE" in line) == planned.destructive
 
 
 def test_text_summary_line() -> None:
@@ -175,7 +176,7 @@ def test_no_color_turns_colour_off_unless_forced(monkeypatch: pytest.MonkeyPatch
 
 def test_text_escapes_control_characters_in_user_values() -> None:
     plan = Plan(changes=[
-        Change("update", "user", "evil\x1b[2J", "display name differs\x07",
+        change("update", "user", "evil\x1b[2J", "display name differs\x07",
                fields=(FieldChange("display_name", "A\u202eB", "line\nbreak"),)),
     ])
     text = render_text(plan, color=False)
@@ -192,7 +193,7 @@ def test_text_ascii_stream_gets_an_ascii_arrow() -> None:
 
 
 def test_text_quotes_values_that_would_be_ambiguous() -> None:
-    plan = Plan(changes=[Change("update", "user", "x", "differ", fields=(
+    plan = Plan(changes=[change("update", "user", "x", "differ", fields=(
         FieldChange("first_name", "", "null"),
         FieldChange("telephone", None, "12345"),
         FieldChange("mailbox_quota_mb", None, 1024),
@@ -265,8 +266,8 @@ def table_lines(md: str) -> list[str]:
 def test_markdown_escapes_user_values() -> None:
     nasty = "a|b`c`<script>alert(1)</script>*x*_y_ [l](http://e.example) @team ~~s~~ $m$ &amp;"
     plan = Plan(changes=[
-        Change("update", "user", nasty, f"reason with {nasty}", fields=(FieldChange("display_name", nasty, "ok\nno"),)),
-        Change("delete", "user", nasty + "2", nasty, destructive=True, before=UserSpec(nasty, "x")),
+        change("update", "user", nasty, f"reason with {nasty}", fields=(FieldChange("display_name", nasty, "ok\nno"),)),
+        change("delete", "user", nasty + "2", nasty, destructive=True, before=UserSpec(nasty, "x")),
     ], manual=[ManualStep(nasty, nasty)])
     md = render_markdown(plan)
     for raw in ("<script>", "`c`", "*x*", "_y_", "[l]", "http://", "@team", "~~s~~", "$m$", "a|b"):
@@ -282,7 +283,7 @@ def test_markdown_escapes_user_values() -> None:
 
 @given(st.text())
 def test_markdown_value_never_breaks_out(value: str) -> None:
-    plan = Plan(changes=[Change("update", "group", value, value, fields=(FieldChange(value, value, [value]),))])
+    plan = Plan(changes=[change("update", "group", value, value, fields=(FieldChange(value, value, [value]),))])
     md = render_markdown(plan)
     rows = table_lines(md)
     assert [r.count("|") for r in rows] == [6, 6, 6, 4, 4, 4, 4, 4, 4]
@@ -293,12 +294,12 @@ def test_markdown_value_never_breaks_out(value: str) -> None:
 
 def test_markdown_stays_under_the_comment_limit_and_keeps_destructive_changes() -> None:
     changes = [
-        Change("update", "user", f"user{n:05d}", "display_name, aliases differ",
+        change("update", "user", f"user{n:05d}", "display_name, aliases differ",
                fields=(FieldChange("display_name", f"User {n}", f"User Number {n}"),
                        FieldChange("aliases", [f"u{n}@acme.example"], [f"user{n}@acme.example"])))
         for n in range(5000)
     ]
-    changes += [Change("delete", "user", f"gone{n:03d}", "no longer declared: its mailbox is deleted",
+    changes += [change("delete", "user", f"gone{n:03d}", "no longer declared: its mailbox is deleted",
                        destructive=True, before=UserSpec(f"gone{n:03d}", "Gone")) for n in range(40)]
     plan = Plan(organization_id=ORG_ID, changes=changes, manual=[FLOW_RULES])
     md = render_markdown(plan)
@@ -318,7 +319,7 @@ def test_markdown_stays_under_the_comment_limit_and_keeps_destructive_changes() 
 
 def test_markdown_leaves_out_details_before_changes() -> None:
     changes = [
-        Change("update", "group", f"g{n:03d}", "aliases differ",
+        change("update", "group", f"g{n:03d}", "aliases differ",
                fields=(FieldChange("aliases", [], [f"alias{a}.g{n}@acme.example" for a in range(40)]),))
         for n in range(120)
     ]
@@ -332,9 +333,9 @@ def test_markdown_leaves_out_details_before_changes() -> None:
 
 
 def test_markdown_with_thousands_of_destructive_changes() -> None:
-    changes = [Change("delete", "user", f"departed-user-{n:05d}", "no longer declared: its mailbox is deleted",
+    changes = [change("delete", "user", f"departed-user-{n:05d}", "no longer declared: its mailbox is deleted",
                       destructive=True, before=UserSpec(f"departed-user-{n:05d}", "x")) for n in range(6000)]
-    changes.append(Change("create", "user", "newbie", "declared, does not exist"))
+    changes.append(change("create", "user", "newbie", "declared, does not exist"))
     md = render_markdown(Plan(changes=changes))
     assert len(md) < COMMENT_LIMIT
     assert "**Plan: 1 to create, 0 to update, 0 to replace, 6000 to delete (6000 destructive).**" in md
@@ -346,7 +347,7 @@ def test_markdown_with_thousands_of_destructive_changes() -> None:
 
 
 def test_markdown_limit_is_adjustable() -> None:
-    plan = Plan(changes=[Change("create", "user", f"u{n}", "declared") for n in range(500)])
+    plan = Plan(changes=[change("create", "user", f"u{n}", "declared") for n in range(500)])
     assert len(render_markdown(plan)) > 10_000
     small = render_markdown(plan, limit=4000)
     assert len(small) < 4000
@@ -433,8 +434,8 @@ def test_json_of_a_real_plan_validates() -> None:
 
 
 def test_big_plan_json_validates_and_counts() -> None:
-    changes = [Change("create", "user", f"u{n}", "declared", after=UserSpec(f"u{n}", f"U {n}")) for n in range(1000)]
-    changes += [Change("delete", "group", f"g{n}", "no longer declared", before=GroupSpec(f"g{n}")) for n in range(50)]
+    changes = [change("create", "user", f"u{n}", "declared", after=UserSpec(f"u{n}", f"U {n}")) for n in range(1000)]
+    changes += [change("delete", "group", f"g{n}", "no longer declared", before=GroupSpec(f"g{n}")) for n in range(50)]
     document = json.loads(render_json(Plan(changes=changes)))
     VALIDATOR.validate(document)
     assert document["summary"] == {"create": 1000, "update": 0, "replace": 0, "delete": 50, "destructive": 0}
@@ -455,20 +456,20 @@ def secret_plan() -> Plan:
     ews_new = AvailabilityConfigurationSpec("partner.example", ews=EwsProviderSpec(
         "https://ews.partner.example/ews", "svc", SecretRef(EWS_SECRET_ID, "e2", "EWS-KEY-NOT-SHOWN")))
     return Plan(changes=[
-        Change("create", "user", "carol", "declared", after=UserSpec("carol", "Carol", password=SecretRef(
+        change("create", "user", "carol", "declared", after=UserSpec("carol", "Carol", password=SecretRef(
             SECRET_ID, None, "JSON-KEY-NOT-SHOWN"))),
-        Change("update", "user", "alice", "password differs", before=old, after=new,
+        change("update", "user", "alice", "password differs", before=old, after=new,
                fields=(FieldChange("password", old.password, new.password),)),
         # A planner bug handing over a literal value must not leak it.
-        Change("update", "user", "bob", "password differs", destructive=True,
+        change("update", "user", "bob", "password differs", destructive=True,
                fields=(FieldChange("password", "hunter2", "correct horse"),)),
-        Change("update", "availability_configuration", "partner.example", "ews differs",
+        change("update", "availability_configuration", "partner.example", "ews differs",
                before=ews_old, after=ews_new, fields=(
                    FieldChange("ews", ews_old.ews, ews_new.ews),
                    FieldChange("ews.password", ews_old.ews.password if ews_old.ews else None,
                                ews_new.ews.password if ews_new.ews else None),
                )),
-        Change("update", "organization", "acme", "tags differ",
+        change("update", "organization", "acme", "tags differ",
                fields=(FieldChange("tags", {}, {"password": "plaintext-in-a-tag"}),)),
     ])
 

@@ -1,7 +1,7 @@
 """CDK constructs for Amazon WorkMail (the only package that imports ``aws_cdk``).
 
 ``Organization`` is the entry point: domains, users, groups, resources and policies are
-declared on it, and the stack's handlers (one set per stack) reconcile them.
+declared on it, and the stack's one WorkMail provider reconciles them.
 """
 
 from .directory import (

@@ -1,10 +1,13 @@
 """The directory of an organization as code: users, groups, resources and policies.
 
 Everything declared here is reconciled by ONE ``Custom::WorkMailDirectory`` resource per
-organization, whose properties carry the whole ``WorkMailSpec``: inline while small, as an
-S3 asset (bucket, key and SHA-256 in the properties) when large. That is what lets a
-directory of 10,000 users fit in a stack of at most 500 resources and a template of at
-most 1 MB.
+organization, whose properties carry the whole ``WorkMailSpec``: inline while small (a
+structured object, which ``cdk diff`` shows field by field), as an S3 asset (bucket, key,
+SHA-256 and a per-section summary in the properties) when large. Deploy-time values
+(secret ARNs, hosted-zone ids, ARNs of resources in the stack) never go inside the
+document: it holds ``$ref:NAME`` where one goes, and the values travel beside it in the
+``References`` property, so they work at any size. That is what lets a directory of
+10,000 users fit in a stack of at most 500 resources and a template of at most 1 MB.
 
 The declarations (``User``, ``Group``, ``MailResource``, their aliases, members and
 delegates, and the policies) behave like constructs: each has an id unique among its
@@ -17,12 +20,15 @@ because a jsii construct costs about half a millisecond to create: 30,000 of the
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import hashlib
 import json
 import re
+import shutil
+import tempfile
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,9 +53,10 @@ from ..core.spec import (
     RetentionPolicySpec,
     UserSpec,
     WorkMailSpec,
+    reference,
 )
 from ..core.validate import Problem, label, validate
-from .providers import DIRECTORY_ACTIONS, DIRECTORY_RESOURCE_TYPE, WorkMailHandlers
+from .providers import DIRECTORY_RESOURCE_TYPE, WorkMailHandlers
 
 if TYPE_CHECKING:
     from .organization import Organization
@@ -63,6 +70,13 @@ DEFAULT_INLINE_SPEC_LIMIT = 100_000
 _TOKEN_MARKERS = ("${Token[", "#{Token[")
 _PROBLEM_PATH = re.compile(r"^(?P<collection>[a-z_]+)(?:\[(?P<label>[^\]]*)\])?(?P<rest>.*)$")
 _SUB_ITEM = re.compile(r"^\.(?P<field>[a-z_]+)\[(?P<index>\d+)\]")
+# What core.spec.resolve_references replaces.
+_PLACEHOLDER = re.compile(r"\$ref:[A-Za-z0-9_.-]{1,128}")
+
+
+def is_reference(value: str) -> bool:
+    """Whether ``value`` is a ``$ref:NAME`` placeholder (the handler would resolve it)."""
+    return _PLACEHOLDER.fullmatch(value) is not None
 
 
 def is_token(value: object) -> bool:
@@ -323,17 +337,31 @@ class AvailabilityConfiguration(Declaration):
 
 @dataclass
 class RenderedSpec:
-    """The spec as data and as the JSON text the resource carries."""
+    """The spec as the resource carries it.
+
+    The document is the spec (``spec_data``) with every deploy-time value replaced by the
+    placeholder ``$ref:NAME``; ``references`` maps each NAME to that value (a CDK token),
+    which travels beside the document in the ``References`` property. ``sections`` holds
+    the compact JSON of each top-level section and ``body`` the whole document's: what an
+    S3 spec holds, and what the inline limit measures. ``data`` is the document as objects.
+    """
 
     spec: WorkMailSpec
-    data: dict[str, Any]
-    text: str
+    sections: dict[str, str]
+    references: dict[str, Any]
+    expressions: dict[str, Any]
     body: bytes
-    has_tokens: bool
+    # Whether a literal value of the spec looks like a placeholder (refused: see finalize).
+    literal_placeholders: bool = False
 
     @property
     def size(self) -> int:
         return len(self.body)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.body)
+        return parsed
 
 
 _FIELDS: dict[type, list[tuple[str, bool, Any]]] = {}
@@ -360,27 +388,145 @@ def spec_data(value: Any) -> Any:
 
     ``from_data`` fills them back in, so this reads back to an equal spec while the
     document a 10,000-user directory ships is about a fifth smaller (and faster to make).
-    The spec's ``version`` is always written, so a reader can tell which format it has.
+    It also leaves no empty list or object where the default is something else, so
+    nothing depends on CloudFormation keeping empty values. The spec's ``version`` is
+    always written, so a reader can tell which format it has.
     """
-    if isinstance(value, list):
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is list:
         return [spec_data(item) for item in value]
-    if isinstance(value, dict):
+    if kind is dict:
         return {key: spec_data(item) for key, item in value.items()}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        data: dict[str, Any] = {}
-        for name, has_default, default in _fields(type(value)):
-            item = getattr(value, name)
-            if item is None or (has_default and item == default and name != "version"):
-                continue
-            data[name] = spec_data(item)
-        return data
-    return value
+    info = _FIELDS.get(kind)
+    if info is None:
+        if not dataclasses.is_dataclass(value) or isinstance(value, type):
+            return value
+        info = _fields(kind)
+    data: dict[str, Any] = {}
+    for name, has_default, default in info:
+        item = getattr(value, name)
+        if item is None or (has_default and item == default and name != "version"):
+            continue
+        data[name] = spec_data(item)
+    return data
 
 
-def render(spec: WorkMailSpec) -> RenderedSpec:
-    data = spec_data(spec)
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return RenderedSpec(spec, data, text, text.encode(), any(marker in text for marker in _TOKEN_MARKERS))
+_SCALARS = frozenset({str, int, bool, float, type(None)})
+
+
+def _compact(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+class References:
+    """Deploy-time values of one spec document, each under a name that is stable across synths.
+
+    A value's name comes from what CloudFormation makes of it: the logical id of the
+    resource it refers to (``Ref``: ``PasswordsA1B2C3D4``; ``Fn::GetAtt``:
+    ``MailboxKey1234ABCD.Arn``), or a digest of its expression when it is made of several
+    parts. Logical ids come from construct paths, so adding a user renames nothing, and
+    the same value used by 10,000 users is one reference.
+    """
+
+    def __init__(self, stack: cdk.Stack) -> None:
+        self.stack = stack
+        self.values: dict[str, Any] = {}
+        self.expressions: dict[str, Any] = {}
+        self._by_text: dict[str, str] = {}
+
+    def placeholder(self, value: Any) -> str:
+        text = str(value)
+        name = self._by_text.get(text)
+        if name is None:
+            if isinstance(value, float):
+                # A number token: the reference holds it as a string, as CloudFormation passes it.
+                value = cdk.Tokenization.stringify_number(value)
+            expression = self.stack.resolve(value)
+            name = _reference_name(expression)
+            self._by_text[text] = name
+            self.values[name] = value
+            self.expressions[name] = expression
+        return reference(name)
+
+
+def _reference_name(expression: Any) -> str:
+    if isinstance(expression, dict) and len(expression) == 1:
+        ((function, argument),) = expression.items()
+        base = None
+        if function == "Ref" and isinstance(argument, str):
+            base = argument
+        elif function == "Fn::GetAtt" and isinstance(argument, list) and all(isinstance(a, str) for a in argument):
+            base = ".".join(argument)
+        if base is not None:
+            name = re.sub(r"[^A-Za-z0-9_.-]+", ".", base)
+            if len(name) <= 128:
+                return name
+    digest = hashlib.sha256(json.dumps(expression, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    found = re.findall(r'"(?:Ref|Fn::GetAtt)":\s*\[?"([A-Za-z0-9]+)"', json.dumps(expression))
+    prefix = re.sub(r"[^A-Za-z0-9_.-]+", ".", found[0])[:100] if found else "Value"
+    return f"{prefix}.{digest[:16]}"
+
+
+# A JSON string that holds a deploy-time value, and a number token (a huge negative float:
+# a spec holds no other float), as they appear in the compact JSON of the document.
+_TOKEN = re.compile(r"[$#]\{Token\[[^\]\"\\]*\]\}")
+_TOKEN_STRING = re.compile(r'"(?:[^"\\]|\\.)*?(?:\$\{Token\[|#\{Token\[)(?:[^"\\]|\\.)*"')
+_NUMBER_TOKEN = re.compile(r"(?<=[:,\[])-\d\.\d+e\+\d{3}(?=[,\]}])")
+
+
+def render(spec: WorkMailSpec, stack: cdk.Stack) -> RenderedSpec:
+    """The spec document with deploy-time values moved out to named references.
+
+    The values are found in the document's JSON text rather than by walking its objects:
+    a 10,000-user document is a few MB of text, which a regular expression and ``str``
+    handle in a fraction of the time a walk in Python takes. Each section is rendered on
+    its own, so an S3 spec's summary digests the very text the document holds.
+    """
+    references = References(stack)
+    sections = {key: _compact(value) for key, value in spec_data(spec).items()}
+    literal_placeholders = any("$ref:" in text for text in sections.values())
+    for key, text in sections.items():
+        if any(marker in text for marker in _TOKEN_MARKERS) or "e+" in text:
+            sections[key] = _references_out(text, references)
+    body = "{" + ",".join(f"{json.dumps(key, ensure_ascii=False)}:{text}" for key, text in sections.items()) + "}"
+    return RenderedSpec(spec, sections, references.values, references.expressions, body.encode(),
+                        literal_placeholders)
+
+
+def _references_out(text: str, references: References) -> str:
+    """``text`` (compact JSON) with each deploy-time value replaced by its placeholder."""
+    # A value that is a token and nothing else (a secret's ARN, a zone's id): one replace
+    # per distinct token, however many users share it.
+    for token in dict.fromkeys(_TOKEN.findall(text)):
+        quoted = json.dumps(token)
+        if quoted in text:
+            text = text.replace(quoted, json.dumps(references.placeholder(token)))
+    if any(marker in text for marker in _TOKEN_MARKERS):
+        # Tokens inside longer strings ("arn:...:${Token[...]}"): the whole string is the value.
+        text = _TOKEN_STRING.sub(lambda m: json.dumps(references.placeholder(json.loads(m.group(0)))), text)
+    if "e+" not in text:
+        return text
+    return _NUMBER_TOKEN.sub(lambda m: json.dumps(references.placeholder(float(m.group(0)))), text)
+
+
+# Every top-level section of the spec: the summary of an S3 spec counts and digests each.
+SUMMARY_SECTIONS = tuple(f.name for f in dataclasses.fields(WorkMailSpec) if f.name != "version")
+
+
+def spec_summary(rendered: RenderedSpec) -> dict[str, dict[str, str]]:
+    """``{section: {"Count": "n", "Digest": "<16 hex>"}}``: how many objects each section of
+    the document holds and the first 16 hex digits of the SHA-256 of its JSON as the
+    document holds it (compact, fields in the spec's order; ``null`` when absent), so a diff
+    of an S3 spec shows which kinds changed. The handler ignores it."""
+    summary = {}
+    for section in SUMMARY_SECTIONS:
+        value = getattr(rendered.spec, section)
+        text = rendered.sections.get(section, "null")
+        count = len(value) if isinstance(value, list) else 0 if text == "null" else 1
+        summary[section] = {"Count": str(count), "Digest": hashlib.sha256(text.encode()).hexdigest()[:16]}
+    return summary
 
 
 class Directory(Construct):
@@ -388,6 +534,12 @@ class Directory(Construct):
 
     Created by ``Organization``; its spec is filled in when the app is synthesized (an
     aspect runs ``finalize``), once every user, group and policy has been declared.
+
+    Properties: ``OrganizationId``, ``AllowDestructive``, ``References`` (the deploy-time
+    values the document refers to as ``$ref:NAME``) and either ``Spec`` (the document as a
+    structured object, so ``cdk diff`` shows which user or group changed, field by field)
+    or, above the inline limit, ``SpecLocation`` (``{"Bucket", "Key", "Sha256"}`` of an S3
+    asset) with ``SpecSummary`` (counts and digests per section).
     """
 
     def __init__(self, scope: Organization, id: str, *, allow_destructive: bool, inline_limit: int) -> None:
@@ -396,15 +548,15 @@ class Directory(Construct):
         self._inline_limit = inline_limit
         handlers = WorkMailHandlers.of(self)
         self.resource = cdk.CustomResource(
-            self, "Resource", service_token=handlers.directory.service_token, resource_type=DIRECTORY_RESOURCE_TYPE,
+            self, "Resource", service_token=handlers.service_token, resource_type=DIRECTORY_RESOURCE_TYPE,
             properties={
                 "OrganizationId": scope.organization_id,
                 "AllowDestructive": "true" if allow_destructive else "false",
             },
         )
         # The handler must be allowed to act on this organization before it runs.
-        handlers.directory.allow_organization(scope.organization_arn, DIRECTORY_ACTIONS)
-        self.resource.node.add_dependency(handlers.directory.role)
+        handlers.allow_organization(scope.organization_arn)
+        handlers.depend_on_permissions(self.resource)
         self.asset: s3_assets.Asset | None = None
         self.spec_file: Path | None = None
         self.rendered: RenderedSpec | None = None
@@ -424,38 +576,42 @@ class Directory(Construct):
 
     def finalize(self) -> None:
         """Put the spec in the resource's properties (or in S3) and beside the templates."""
-        rendered = render(self._organization.to_spec())
-        self.rendered = rendered
+        stack = cdk.Stack.of(self)
+        spec = self._organization.to_spec()
         # Validating a large directory takes most of a second of pure Python; started now,
         # it runs while CDK prepares the app in its own process, and the validation phase
         # only collects the result.
-        self._checking = _Checking(rendered.spec)
-        stack = cdk.Stack.of(self)
+        self._checking = _Checking(spec)
+        rendered = render(spec, stack)
+        self.rendered = rendered
+        if rendered.literal_placeholders:
+            self._refuse_placeholders(rendered)
         cfn = self.resource.node.default_child
         assert isinstance(cfn, cdk.CfnResource)
+        if rendered.references:
+            cfn.add_property_override("References", rendered.references)
+        readable = _readable(rendered) if rendered.references else rendered.body
+        spec_file = self._write_spec_file(stack, readable)
         if rendered.size <= self._inline_limit:
-            value = stack.to_json_string(rendered.data) if rendered.has_tokens else rendered.text
-            cfn.add_property_override("Spec", value)
-            self._write_spec_file(stack, _readable(stack, rendered.data).encode() if rendered.has_tokens
-                                  else rendered.body)
+            cfn.add_property_override("Spec", rendered.data)
             return
-        if rendered.has_tokens:
-            # An S3 object can't hold a value CloudFormation resolves at deploy time.
-            for path in _token_paths(rendered.spec):
-                self.problems.append(
-                    f"{self._organization.locate(path)} ({path}): holds a deploy-time value, but the spec is "
-                    f"{rendered.size:,} bytes, over the {self._inline_limit:,}-byte inline limit, so it goes to "
-                    "S3, where deploy-time values can't be resolved; use a value known at synth time (e.g. "
-                    "Secret.from_secret_name_v2 or a complete ARN)"
-                )
-            return
-        spec_file = self._write_spec_file(stack, rendered.body)
-        self.asset = s3_assets.Asset(self, "SpecAsset", path=str(spec_file))
+        source = spec_file if readable is rendered.body else _staged_document(rendered.body)
+        self.asset = s3_assets.Asset(self, "SpecAsset", path=str(source))
         # The handler refuses an object whose digest differs: the spec it applies is the one synthesized.
         digest = hashlib.sha256(rendered.body).hexdigest()
-        location = {"Bucket": self.asset.s3_bucket_name, "Key": self.asset.s3_object_key, "Sha256": digest}
-        cfn.add_property_override("SpecLocation", stack.to_json_string(location))
+        cfn.add_property_override("SpecLocation", {
+            "Bucket": self.asset.s3_bucket_name, "Key": self.asset.s3_object_key, "Sha256": digest,
+        })
+        cfn.add_property_override("SpecSummary", spec_summary(rendered))
         WorkMailHandlers.of(self).allow_spec_object(self.asset)
+
+    def _refuse_placeholders(self, rendered: RenderedSpec) -> None:
+        """A literal ``$ref:NAME`` would be read as a reference by the handler: refuse it."""
+        for path in _value_paths(rendered.spec, lambda v: isinstance(v, str) and is_reference(v)):
+            self.problems.append(
+                f"{self._organization.locate(path)} ({path}): a value of the form $ref:NAME is reserved for "
+                "deploy-time references in the spec document; use another value"
+            )
 
     def _write_spec_file(self, stack: cdk.Stack, body: bytes) -> Path:
         """The spec beside the templates, so tools read declared state without parsing CloudFormation."""
@@ -471,23 +627,31 @@ class Directory(Construct):
         return spec_file
 
 
-def _readable(stack: cdk.Stack, data: Any) -> str:
-    """The spec with each deploy-time value shown as its CloudFormation expression."""
-
-    def walk(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: walk(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [walk(v) for v in value]
-        if is_token(value):
-            return json.dumps(stack.resolve(value), separators=(",", ":"))
-        return value
-
-    return json.dumps(walk(data), separators=(",", ":"), ensure_ascii=False)
+_DOCUMENTS: Path | None = None
 
 
-def _token_paths(spec: WorkMailSpec) -> list[str]:
-    """The validation-style paths (``users[alice].password``) of every deploy-time value."""
+def _staged_document(body: bytes) -> Path:
+    """A file holding ``body`` for an S3 asset (the asset copies it into the cloud assembly)."""
+    global _DOCUMENTS
+    if _DOCUMENTS is None or not _DOCUMENTS.exists():
+        _DOCUMENTS = Path(tempfile.mkdtemp(prefix="workmail-constructs-specs-"))
+        atexit.register(shutil.rmtree, _DOCUMENTS, True)
+    path = _DOCUMENTS / f"{hashlib.sha256(body).hexdigest()}.json"
+    path.write_bytes(body)
+    return path
+
+
+def _readable(rendered: RenderedSpec) -> bytes:
+    """The document with each reference shown as its CloudFormation expression (a JSON string)."""
+    text = rendered.body.decode()
+    for name, expression in rendered.expressions.items():
+        shown = json.dumps(json.dumps(expression, separators=(",", ":")), ensure_ascii=False)
+        text = text.replace(json.dumps(reference(name)), shown)
+    return text.encode()
+
+
+def _value_paths(spec: WorkMailSpec, matches: Callable[[Any], bool]) -> list[str]:
+    """The validation-style paths (``users[alice].password``) of every value ``matches`` picks."""
     found: list[str] = []
 
     def walk(value: Any, path: str) -> None:
@@ -500,11 +664,16 @@ def _token_paths(spec: WorkMailSpec) -> list[str]:
         elif isinstance(value, dict):
             for key, item in value.items():
                 walk(item, f"{path}[{key}]")
-        elif is_token(value):
+        elif matches(value):
             found.append(_owning_field(path))
 
     walk(spec, "")
     return found
+
+
+def _token_paths(spec: WorkMailSpec) -> list[str]:
+    """The validation-style paths (``users[alice].password``) of every deploy-time value."""
+    return _value_paths(spec, is_token)
 
 
 def _owning_field(path: str) -> str:
@@ -551,7 +720,8 @@ class Locator:
             return org_path
         collection, key, rest = match["collection"], match["label"], match["rest"]
         if collection == "organization" or key is None:
-            singles = {"retention_policy": self.organization._retention_policy}
+            singles = {"retention_policy": self.organization._retention_policy,
+                       "email_monitoring": self.organization._email_monitoring_owner}
             single = singles.get(collection)
             return single.node.path if single is not None else org_path
         if self._index is None:

@@ -7,7 +7,6 @@ without one, a stack output lists them for whoever runs the domain's DNS.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
@@ -15,8 +14,8 @@ from aws_cdk import aws_route53 as route53
 from constructs import Construct
 
 from ..core.spec import DomainSpec
-from .directory import is_token, spec_data
-from .providers import DOMAIN_ACTIONS, DOMAIN_RESOURCE_TYPE, WorkMailHandlers
+from .directory import spec_data
+from .providers import DOMAIN_RESOURCE_TYPE, WorkMailHandlers
 
 if TYPE_CHECKING:
     from .organization import Organization
@@ -62,18 +61,16 @@ class Domain(Construct):
             name=domain_name, default=default, wait_for_verification=wait_for_verification,
             hosted_zone_id=hosted_zone.hosted_zone_id if hosted_zone is not None else None,
         )
-        stack = cdk.Stack.of(self)
-        data = spec_data(self.spec)
-        spec_text = stack.to_json_string(data) if any(is_token(v) for v in data.values()) else json.dumps(data)
         handlers = WorkMailHandlers.of(self)
         self.resource = cdk.CustomResource(
-            self, "Resource", service_token=handlers.domain.service_token, resource_type=DOMAIN_RESOURCE_TYPE,
-            properties={"OrganizationId": organization.organization_id, "Spec": spec_text},
+            self, "Resource", service_token=handlers.service_token, resource_type=DOMAIN_RESOURCE_TYPE,
+            # A structured object; a hosted zone's id made in the stack sits in it directly.
+            properties={"OrganizationId": organization.organization_id, "Spec": spec_data(self.spec)},
             # A retained organization keeps its domains: deregistering one stops its mail.
             removal_policy=organization.removal_policy,
         )
-        handlers.domain.allow_organization(organization.organization_arn, DOMAIN_ACTIONS)
-        self.resource.node.add_dependency(handlers.domain.role)
+        handlers.allow_organization(organization.organization_arn)
+        handlers.depend_on_permissions(self.resource)
 
         attribute = self.resource.get_att_string
         self.ownership_verification_status = attribute("OwnershipVerificationStatus")

@@ -4,7 +4,9 @@ Two kinds of monitoring exist (Administrator Guide, "Logging and monitoring in A
 
 * **Email event logs** go to CloudWatch Logs only. WorkMail has an API for
   them (``PutEmailMonitoringConfiguration``) but CloudFormation has no resource, so
-  :class:`EmailEventLogging` calls it through an ``AwsCustomResource``.
+  :class:`EmailEventLogging` declares the configuration in its organization's directory
+  spec, which the stack's WorkMail provider reconciles (for an organization managed
+  elsewhere, a ``Custom::WorkMailEmailMonitoring`` resource of the same provider).
 * **Audit logs** go to CloudWatch Logs, S3 or Firehose (Administrator Guide, "Enabling
   audit logging") through CloudWatch Logs vended delivery, which CloudFormation models
   natively, so :class:`AuditLogDelivery` uses ``AWS::Logs::DeliverySource`` /
@@ -21,13 +23,21 @@ import re
 from collections.abc import Sequence
 from typing import Protocol, TypeAlias, cast
 
-from aws_cdk import Annotations, Aws, RemovalPolicy, Stack, Tags, Token
+from aws_cdk import Annotations, Aws, CustomResource, RemovalPolicy, Stack, Tags, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import custom_resources as cr
 from constructs import Construct, IDependable
+
+from .nag import acknowledge, nag_form
+from .organization import Organization
+from .providers import (
+    EMAIL_MONITORING_ACTIONS,
+    EMAIL_MONITORING_RESOURCE_TYPE,
+    WORKMAIL_EVENTS_SERVICE,
+    WorkMailHandlers,
+)
 
 __all__ = [
     "AUDIT_LOG_TYPES",
@@ -55,10 +65,10 @@ class OrganizationRef(Protocol):
     def organization_arn(self) -> str: ...
 
 
-# The service principal WorkMail uses to write email events: the service-linked role trusts it
-# (Administrator Guide, "Using service-linked roles for Amazon WorkMail") and so must a custom
-# role, as the Guide's trust policy shows (Administrator Guide, "Enabling email event logging").
-WORKMAIL_EVENTS_SERVICE = "events.workmail.amazonaws.com"
+# WORKMAIL_EVENTS_SERVICE, the service principal WorkMail uses to write email events: the
+# service-linked role trusts it (Administrator Guide, "Using service-linked roles for Amazon
+# WorkMail") and so must a custom role, as the Guide's trust policy shows (Administrator
+# Guide, "Enabling email event logging").
 # The principal of CloudWatch Logs vended delivery in every destination policy
 # (Administrator Guide, "Enabling audit logging").
 LOG_DELIVERY_SERVICE = "delivery.logs.amazonaws.com"
@@ -70,8 +80,6 @@ DEFAULT_EMAIL_EVENTS_RETENTION = logs.RetentionDays.ONE_MONTH
 # botocore's LogGroupArn pattern for PutEmailMonitoringConfiguration: it must end in ":*".
 _LOG_GROUP_ARN = re.compile(r"^arn:aws:logs:[a-z\-0-9]*:[0-9]{12}:log-group:([\.\-_/#A-Za-z0-9]+):\*$")
 _LOG_GROUP_NAME = re.compile(r"^[\.\-_/#A-Za-z0-9]{1,512}$")
-# Errors that mean there is nothing left to switch off when the configuration is deleted.
-_GONE_ERRORS = "OrganizationNotFoundException|OrganizationStateException|ResourceNotFoundException"
 
 
 class AuditLogType(enum.StrEnum):
@@ -115,6 +123,15 @@ class EmailEventLogging(Construct):
     it, then ``PutEmailMonitoringConfiguration``. Deleting the construct calls
     ``DeleteEmailMonitoringConfiguration``; the log group follows
     ``removal_policy`` (retained by default, since it holds the organization's mail history).
+
+    The configuration is set by the stack's one WorkMail provider. For an ``Organization``
+    of the same stack it is part of the organization's directory spec (``email_monitoring``,
+    the log group and role ARNs as references), and ``configuration`` is the directory
+    resource; deleting the whole stack then leaves it like the rest of a retained
+    organization's settings. For an organization managed elsewhere (a reference, or an
+    ``Organization`` of another stack) ``configuration`` is a
+    ``Custom::WorkMailEmailMonitoring`` resource of its own, which deletes the configuration
+    when it is deleted.
 
     The alias in the default log group name is ``alias`` if given, else the organization's
     ``alias`` attribute if it has one, else the organization id.
@@ -203,50 +220,36 @@ class EmailEventLogging(Construct):
         self.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[arn])
         )
+        finding = nag_form(stack, arn)
+        if "*" in finding:
+            # A log group given by name or ARN: its ARN is written out, ":*" included.
+            holders = [self.role] if isinstance(self.role, iam.Role) else [
+                c for c in self.role.node.children if isinstance(c, iam.Policy)]
+            for holder in holders:
+                acknowledge(holder, f"AwsSolutions-IAM5[Resource::{finding}]", (
+                    "WorkMail writes email events to log streams it creates in this log group; the ':*' that "
+                    "PutEmailMonitoringConfiguration requires after the log group's ARN covers those streams and "
+                    'nothing else (Administrator Guide, "Enabling email event logging").'))
 
-        org_id = organization.organization_id
-        put = cr.AwsSdkCall(
-            service="WorkMail",
-            action="PutEmailMonitoringConfiguration",
-            # An upsert (botocore), so the same call serves create and update.
-            parameters={"OrganizationId": org_id, "RoleArn": self.role.role_arn, "LogGroupArn": arn},
-            physical_resource_id=cr.PhysicalResourceId.of(f"{org_id}/email-monitoring"),
-        )
-        delete = cr.AwsSdkCall(
-            service="WorkMail",
-            action="DeleteEmailMonitoringConfiguration",
-            parameters={"OrganizationId": org_id},
-            # A deleted organization has no configuration left to remove.
-            ignore_error_codes_matching=_GONE_ERRORS,
-        )
-        self.configuration = cr.AwsCustomResource(
-            self,
-            "Configuration",
-            resource_type="Custom::WorkMailEmailMonitoringConfiguration",
-            on_create=put,
-            on_update=put,
-            on_delete=delete,
-            install_latest_aws_sdk=False,
-            policy=cr.AwsCustomResourcePolicy.from_statements(
-                [
-                    iam.PolicyStatement(
-                        actions=[
-                            "workmail:PutEmailMonitoringConfiguration",
-                            "workmail:DeleteEmailMonitoringConfiguration",
-                        ],
-                        resources=[organization.organization_arn],
-                    ),
-                    # Handing the role to WorkMail needs PassRole on exactly that role, restricted
-                    # to the events service as in AmazonWorkMailFullAccess (Administrator Guide,
-                    # "Amazon WorkMail identity-based policy examples").
-                    iam.PolicyStatement(
-                        actions=["iam:PassRole"],
-                        resources=[self.role.role_arn],
-                        conditions={"StringEquals": {"iam:PassedToService": WORKMAIL_EVENTS_SERVICE}},
-                    ),
-                ]
-            ),
-        )
+        handlers = WorkMailHandlers.of(self)
+        managed = isinstance(organization, Organization) and Stack.of(organization).node.path == stack.node.path
+        if managed:
+            assert isinstance(organization, Organization)
+            self.configuration: CustomResource = organization._declare_email_monitoring(
+                self, log_group_arn=arn, role=self.role)
+        else:
+            # Handing the role to WorkMail needs PassRole on exactly that role, restricted to the
+            # events service as in AmazonWorkMailFullAccess (Administrator Guide, "Amazon WorkMail
+            # identity-based policy examples").
+            handlers.allow_pass_role(self.role)
+            handlers.allow_organization(organization.organization_arn, EMAIL_MONITORING_ACTIONS)
+            self.configuration = CustomResource(
+                self, "Configuration", service_token=handlers.service_token,
+                resource_type=EMAIL_MONITORING_RESOURCE_TYPE,
+                properties={"OrganizationId": organization.organization_id, "LogGroupArn": arn,
+                            "RoleArn": self.role.role_arn},
+            )
+            handlers.depend_on_permissions(self.configuration)
         # The role's permissions must exist before WorkMail is told to use it. (The role itself
         # is already referenced; depending on it again would only add a redundant DependsOn.)
         for child in self.role.node.children:

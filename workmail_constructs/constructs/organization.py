@@ -10,7 +10,6 @@ the construct path of the offending object) and handed to the handlers.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -28,6 +27,7 @@ from ..core.spec import (
     AvailabilityConfigurationSpec,
     BookingOptionsSpec,
     Effect,
+    EmailMonitoringSpec,
     EwsProviderSpec,
     FolderConfigurationSpec,
     GroupSpec,
@@ -161,8 +161,8 @@ def _removal_word(policy: cdk.RemovalPolicy, path: str) -> RemovalPolicy:
 
 
 def _secret_id(secret: secretsmanager.ISecret) -> str:
-    """What the handler passes to GetSecretValue: the full ARN, else the name, known at
-    synth time when possible (an S3 spec can't hold deploy-time values), else the ARN."""
+    """What the handler passes to GetSecretValue: the full ARN, else the name, when known at
+    synth time (a literal in the spec document), else the ARN (a deploy-time reference)."""
     for candidate in (secret.secret_full_arn, secret.secret_name):
         if candidate and not is_token(candidate):
             return candidate
@@ -244,12 +244,13 @@ class Organization(OrganizationBase):
         self._prune = prune_undeclared
 
         self.resource = cdk.CustomResource(
-            self, "Resource", service_token=self._handlers.organization.service_token,
+            self, "Resource", service_token=self._handlers.service_token,
             resource_type=ORGANIZATION_RESOURCE_TYPE,
             properties={"AllowReplacement": "true" if allow_replacement else "false"},
             removal_policy=removal_policy,
         )
-        self.resource.node.add_dependency(self._handlers.organization.role)
+        # Only the role's own policy: the organization-scoped one names this organization.
+        self._handlers.depend_on_permissions(self.resource, organization_scoped=False)
         self.organization_id = self.resource.get_att_string("OrganizationId")
         self.organization_arn = self.resource.get_att_string("Arn")
         self.default_mail_domain = self.resource.get_att_string("DefaultMailDomain")
@@ -273,6 +274,8 @@ class Organization(OrganizationBase):
         self._retention_policy: RetentionPolicy | None = None
         self._availability: list[AvailabilityConfiguration] = []
         self._inbound_dmarc: bool | None = None
+        self._email_monitoring: EmailMonitoringSpec | None = None
+        self._email_monitoring_owner: Construct | None = None
         self._ids: dict[str, dict[str, Declaration]] = {}
         self._secret_ids: dict[int, tuple[secretsmanager.ISecret, str]] = {}
         self._locator = Locator(self)
@@ -576,6 +579,19 @@ class Organization(OrganizationBase):
         self._availability.append(configuration)
         return configuration
 
+    def _declare_email_monitoring(self, owner: Construct, *, log_group_arn: str,
+                                  role: iam.IRole) -> cdk.CustomResource:
+        """Declare the organization's email event logging (``EmailEventLogging`` does): the
+        directory resource puts and removes the configuration. Returns that resource."""
+        if self._email_monitoring_owner is not None:
+            raise ValueError(f"{owner.node.path}: {self.path} already has email event logging, declared by "
+                             f"{self._email_monitoring_owner.node.path}; an organization has one configuration")
+        self._email_monitoring_owner = owner
+        self._email_monitoring = EmailMonitoringSpec(log_group_arn=log_group_arn, role_arn=role.role_arn)
+        # PutEmailMonitoringConfiguration hands the role to WorkMail.
+        self._handlers.allow_pass_role(role)
+        return self.directory.resource
+
     def _allow_availability_invoke(self, function: lambda_.IFunction) -> None:
         stack = cdk.Stack.of(self)
         permission_id = f"WorkMailAvailability{self.node.addr[:8]}"
@@ -613,6 +629,7 @@ class Organization(OrganizationBase):
             mobile_device_access_overrides=[o.spec for o in self._device_overrides],
             impersonation_roles=[r.spec for r in self._impersonation_roles],
             inbound_dmarc_enforced=self._inbound_dmarc,
+            email_monitoring=self._email_monitoring,
             availability_configurations=[a.spec for a in self._availability],
             prune=self._prune,
         )
@@ -636,17 +653,16 @@ class Organization(OrganizationBase):
 
     def _finalize(self) -> None:
         self._spec.tags = self._current_tags()
-        data = spec_data(self._spec)
-        text = json.dumps(data, separators=(",", ":"))
-        value = cdk.Stack.of(self).to_json_string(data) if is_token(text) else text
         cfn = self.resource.node.default_child
         assert isinstance(cfn, cdk.CfnResource)
-        cfn.add_property_override("Spec", value)
+        # A structured object (a readable diff); deploy-time values (a KMS key's ARN) sit in it
+        # directly: it is small and always inline.
+        cfn.add_property_override("Spec", spec_data(self._spec))
         self.directory.finalize()
         if self._handlers.secret_count > SECRETS_WARNING_THRESHOLD:
             cdk.Annotations.of(self).add_warning_v2(
                 "workmail-constructs:many-secrets",
-                f"{self._handlers.secret_count} distinct secrets: the directory handler's role names each one, "
+                f"{self._handlers.secret_count} distinct secrets: the handlers' role names each one, "
                 "and IAM limits a role's inline policies to 10,240 characters; share a secret between users or "
                 "use JSON keys of one secret.",
             )
@@ -657,12 +673,14 @@ class Organization(OrganizationBase):
         return self._ids.setdefault(collection, {})
 
     def _secret_ref(self, secret: secretsmanager.ISecret, version: str | None, json_key: str | None) -> SecretRef:
-        if isinstance(secret, str) or not hasattr(secret, "secret_arn"):
-            # The value is not echoed: it may be a password.
-            raise TypeError(f"{self.path}: passwords must be secretsmanager.ISecret references; plain-text "
-                            "passwords are refused so they never reach a template or a spec")
+        # A secret seen before is not asked again: each question is a call into jsii, and
+        # 10,000 users may share one secret.
         known = self._secret_ids.get(id(secret))
         if known is None:
+            if isinstance(secret, str) or not hasattr(secret, "secret_arn"):
+                # The value is not echoed: it may be a password.
+                raise TypeError(f"{self.path}: passwords must be secretsmanager.ISecret references; plain-text "
+                                "passwords are refused so they never reach a template or a spec")
             known = (secret, _secret_id(secret))
             self._secret_ids[id(secret)] = known
             self._handlers.allow_secret(secret)

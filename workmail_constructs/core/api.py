@@ -56,6 +56,8 @@ DEFAULT_MAX_ATTEMPTS = 10
 DEFAULT_BASE_DELAY = 0.1
 DEFAULT_MAX_DELAY = 20.0
 DEFAULT_MAX_WORKERS = 8
+# The most calls in flight at once when the endpoint's latency calls for it (see ConcurrencyLimit).
+MAX_CONCURRENCY = 64
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -69,11 +71,8 @@ def is_retryable(error: BaseException) -> bool:
     return isinstance(error, BotocoreConnectionError | HTTPClientError)
 
 
-def error_code(error: BaseException) -> str | None:
-    """The service's error code of a ClientError, or None for anything else."""
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code", "")) or None
-    return None
+def is_throttling(error: BaseException) -> bool:
+    return isinstance(error, ClientError) and str(error.response.get("Error", {}).get("Code", "")) in THROTTLING_CODES
 
 
 def request_page_size(operation: str, service: str = "workmail") -> int | None:
@@ -138,6 +137,52 @@ class CallCounts:
         return self.total_attempts - self.total_calls
 
 
+class ConcurrencyLimit:
+    """How many calls may be in flight at once: enough to hide the endpoint's latency, fewer
+    when it throttles.
+
+    A call costs the client some CPU (boto3 signs, serializes and parses: about a millisecond)
+    and then waits for the answer. With calls of ``wall`` seconds of which ``cpu`` are spent
+    computing, ``wall / cpu`` of them in flight keep the client busy; more only queue. The
+    limit follows that ratio (a moving average, with headroom), one step at a time, between
+    the caller's ``max_workers`` and ``maximum``. A throttled call halves it (and it stays
+    down until as many calls have succeeded as it fell), as in TCP's congestion control.
+    """
+
+    def __init__(self, initial: int, maximum: int) -> None:
+        self.floor = max(1, min(initial, maximum))
+        self.maximum = maximum
+        self.limit = self.floor
+        self._active = 0
+        self._ratio: float | None = None
+        self._hold = 0
+        self._condition = threading.Condition()
+
+    def acquire(self) -> None:
+        with self._condition:
+            while self._active >= self.limit:
+                self._condition.wait()
+            self._active += 1
+
+    def release(self, wall: float, cpu: float, *, throttled: bool = False) -> None:
+        with self._condition:
+            self._active -= 1
+            if throttled:
+                self.limit = max(1, self.limit // 2)
+                self._hold = self.limit
+            elif self._hold > 0:
+                self._hold -= 1
+            elif cpu > 0:
+                ratio = wall / cpu
+                self._ratio = ratio if self._ratio is None else 0.9 * self._ratio + 0.1 * ratio
+                target = min(self.maximum, max(self.floor, math.ceil(self._ratio * 1.5)))
+                if self.limit < target:
+                    self.limit += 1
+                elif self.limit > target:
+                    self.limit -= 1
+            self._condition.notify_all()
+
+
 class WorkMailApi:
     """A boto3 WorkMail client with retries, full-page pagination and call counts.
 
@@ -178,6 +223,7 @@ class WorkMailApi:
         self._calls: Counter[str] = Counter()
         self._attempts: Counter[str] = Counter()
         self._slept = 0.0
+        self.concurrency = ConcurrencyLimit(max_workers, max(max_workers, MAX_CONCURRENCY))
 
     @classmethod
     def create(
@@ -202,8 +248,8 @@ class WorkMailApi:
             # total_max_attempts counts the first attempt; the older "max_attempts" key counts
             # retries only, so {"max_attempts": 1} would still let botocore retry once.
             retries={"total_max_attempts": 1, "mode": "standard"},
-            # One connection per worker, plus headroom so a worker never waits for a socket.
-            max_pool_connections=max(10, max_workers + 2),
+            # One connection per call in flight, plus headroom so a call never waits for a socket.
+            max_pool_connections=max(10, max_workers, MAX_CONCURRENCY) + 2,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
         )
@@ -238,13 +284,19 @@ class WorkMailApi:
             attempt += 1
             with self._lock:
                 self._attempts[operation] += 1
+            self.concurrency.acquire()
+            started, cpu = time.monotonic(), time.thread_time()
+            throttled = False
             try:
                 result: dict[str, Any] = method(**params)
                 return result
             except (ClientError, BotocoreConnectionError, HTTPClientError) as error:
+                throttled = is_throttling(error)
                 if attempt >= self.max_attempts or not is_retryable(error):
                     raise
                 delay = self.backoff(attempt)
+            finally:
+                self.concurrency.release(time.monotonic() - started, time.thread_time() - cpu, throttled=throttled)
             with self._lock:
                 self._slept += delay
             self._sleep(delay)
@@ -271,7 +323,8 @@ class WorkMailApi:
         return list(self.paginate(operation, result_key, **params))
 
     def map_concurrent(self, fn: Callable[[T], R], items: Iterable[T], max_workers: int | None = None) -> list[R]:
-        return map_concurrent(fn, items, max_workers=max_workers or self.max_workers)
+        """``fn`` over ``items`` on enough threads for the most calls ``concurrency`` may let run."""
+        return map_concurrent(fn, items, max_workers=max_workers or self.concurrency.maximum)
 
     # Counts ---------------------------------------------------------------------
 

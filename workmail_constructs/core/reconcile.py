@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from .api import WorkMailApi
 from .apply import ApplyResult, ProgressEvent, Timeouts, apply
 from .changes import Plan
-from .plan import incremental_scope, plan
+from .plan import compared_quotas, incremental_scope, plan
 from .read import read_full, read_organization, read_scoped
 from .spec import SecretRef, WorkMailSpec
 from .state import ActualState
@@ -32,7 +32,7 @@ def plan_changes(
     *,
     organization_id: str | None = None,
     incremental: bool = False,
-    max_workers: int = 8,
+    max_workers: int | None = None,
 ) -> Planned:
     """Read what the plan needs and plan.
 
@@ -52,7 +52,7 @@ def plan_changes(
             # Removing the spec touches at most the organization itself.
             actual = ActualState(organization=read_organization(api, organization_id))
         else:
-            actual = read_full(api, organization_id, max_workers=max_workers)
+            actual = read_full(api, organization_id, max_workers=max_workers, quotas=compared_quotas(declared))
     return Planned(plan(declared, actual, previous, scope=scope), actual)
 
 
@@ -65,7 +65,7 @@ def reconcile(
     organization_id: str | None = None,
     allow_destructive: bool = False,
     incremental: bool = False,
-    max_workers: int = 8,
+    max_workers: int | None = None,
     on_progress: Callable[[ProgressEvent], None] | None = None,
     timeouts: Timeouts | None = None,
 ) -> ApplyResult:

@@ -26,7 +26,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TextIO
 
-from .changes import KINDS, Change, ManualStep, Plan
+from .changes import AnyChange, ManualStep, Plan
+from .kinds import KINDS
 from .spec import SecretRef, to_data
 from .spec import json_schema as spec_json_schema
 
@@ -54,24 +55,6 @@ ACTIONS = ("create", "update", "replace", "delete")
 SYMBOLS = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
 NO_CHANGES = "No changes. The organization matches the spec."
 
-KIND_TITLES = {
-    "organization": "Organization",
-    "domain": "Domains",
-    "user": "Users",
-    "group": "Groups",
-    "resource": "Resources",
-    "group_member": "Group members",
-    "resource_delegate": "Resource delegates",
-    "mailbox_permission": "Mailbox permissions",
-    "access_control_rule": "Access control rules",
-    "mobile_device_access_rule": "Mobile device access rules",
-    "mobile_device_access_override": "Mobile device access overrides",
-    "impersonation_role": "Impersonation roles",
-    "retention_policy": "Retention policy",
-    "inbound_dmarc": "Inbound DMARC",
-    "email_monitoring": "Email monitoring",
-    "availability_configuration": "Availability configurations",
-}
 
 
 def summary_line(plan: Plan) -> str:
@@ -151,7 +134,7 @@ class _Diff:
     changed: tuple[tuple[str, Any, Any], ...] = ()
 
 
-def _diffs(change: Change) -> list[_Diff]:
+def _diffs(change: AnyChange) -> list[_Diff]:
     result: list[_Diff] = []
     for f in change.fields:
         secret = _is_secret_name(f.name)
@@ -374,7 +357,7 @@ def render_text(plan: Plan, *, color: bool | None = None, stream: TextIO | None 
     return "\n".join(lines) + "\n"
 
 
-def _text_change(change: Change, kind: str, key: str, paint: _Paint) -> str:
+def _text_change(change: AnyChange, kind: str, key: str, paint: _Paint) -> str:
     action_color = _ACTION_COLORS.get(change.action, "0")
     mark = paint("!", "1", "31") if change.destructive else " "
     symbol = paint(SYMBOLS.get(change.action, "?").rjust(3), action_color)
@@ -445,7 +428,7 @@ def _md_diff_row(diff: _Diff) -> str:
     return _md_row([_code(diff.name), _code(_show(diff.old)), _code(_show(diff.new))])
 
 
-def _md_details(change: Change) -> str:
+def _md_details(change: AnyChange) -> str:
     diffs = _diffs(change)
     if not diffs:
         return ""
@@ -457,7 +440,7 @@ def _md_details(change: Change) -> str:
     return f"<details><summary>{summary}</summary>\n\n{table}\n\n</details>"
 
 
-def _md_change_row(change: Change, with_kind: bool) -> str:
+def _md_change_row(change: AnyChange, with_kind: bool) -> str:
     cells = [_md_symbol(change.action)]
     if with_kind:
         cells.append(_esc(change.kind))
@@ -466,11 +449,13 @@ def _md_change_row(change: Change, with_kind: bool) -> str:
 
 
 def _kind_order(kind: str) -> tuple[int, str]:
-    return (KINDS.index(kind) if kind in KINDS else len(KINDS), kind)
+    order = list(KINDS)
+    return (order.index(kind) if kind in KINDS else len(order), kind)
 
 
 def _kind_title(kind: str) -> str:
-    return KIND_TITLES.get(kind) or _esc(kind.replace("_", " ").capitalize())
+    known = KINDS.get(kind)  # type: ignore[call-overload]
+    return known.info.title if known is not None else _esc(kind.replace("_", " ").capitalize())
 
 
 def render_markdown(plan: Plan, *, limit: int = COMMENT_LIMIT) -> str:
@@ -608,7 +593,7 @@ def _md_truncation_note(limit: int, *, others: int, missing_others: int, missing
     )
 
 
-def _md_destructive(changes: list[Change], compact: bool, named: int) -> str:
+def _md_destructive(changes: list[AnyChange], compact: bool, named: int) -> str:
     lines = [
         f"### ⚠️ Destructive changes ({len(changes)})",
         "",
@@ -620,7 +605,7 @@ def _md_destructive(changes: list[Change], compact: bool, named: int) -> str:
         lines += ["| Action | Kind | Key | Reason |", "|---|---|---|---|"]
         lines += [_md_change_row(c, with_kind=True) for c in changes]
         return "\n".join(lines)
-    groups: dict[tuple[str, str], list[Change]] = {}
+    groups: dict[tuple[str, str], list[AnyChange]] = {}
     for c in changes:
         groups.setdefault((c.action, c.kind), []).append(c)
     remaining = named
@@ -690,25 +675,6 @@ def render_json(plan: Plan) -> str:
     return json.dumps(plan_to_data(plan), indent=2, ensure_ascii=False)
 
 
-# The spec definition of each kind's before/after value, or a plain JSON type.
-_KIND_VALUES: dict[str, dict[str, Any]] = {
-    "organization": {"$ref": "#/$defs/OrganizationSpec"},
-    "domain": {"$ref": "#/$defs/DomainSpec"},
-    "user": {"$ref": "#/$defs/UserSpec"},
-    "group": {"$ref": "#/$defs/GroupSpec"},
-    "resource": {"$ref": "#/$defs/ResourceSpec"},
-    "group_member": {"type": "string"},
-    "resource_delegate": {"type": "string"},
-    "mailbox_permission": {"$ref": "#/$defs/MailboxPermissionSpec"},
-    "access_control_rule": {"$ref": "#/$defs/AccessControlRuleSpec"},
-    "mobile_device_access_rule": {"$ref": "#/$defs/MobileDeviceAccessRuleSpec"},
-    "mobile_device_access_override": {"$ref": "#/$defs/MobileDeviceAccessOverrideSpec"},
-    "impersonation_role": {"$ref": "#/$defs/ImpersonationRoleSpec"},
-    "retention_policy": {"$ref": "#/$defs/RetentionPolicySpec"},
-    "inbound_dmarc": {"type": "boolean"},
-    "email_monitoring": {"$ref": "#/$defs/EmailMonitoringSpec"},
-    "availability_configuration": {"$ref": "#/$defs/AvailabilityConfigurationSpec"},
-}
 
 
 def _plan_json_schema() -> dict[str, Any]:
@@ -765,7 +731,7 @@ def _plan_json_schema() -> dict[str, Any]:
                     "after": {"anyOf": [value, {"type": "null"}]},
                 }},
             }
-            for kind, value in _KIND_VALUES.items()
+            for kind, value in ((name, k.info.value_schema) for name, k in KINDS.items())
         ],
     }
     count = {"type": "integer", "minimum": 0}

@@ -10,7 +10,7 @@ service, and the reconcile core uses it to reject a bad spec before any API call
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -97,6 +97,39 @@ def check(shape: Shape, value: Any, path: str = "") -> list[Violation]:
     list items as ``member.N`` (1-based), e.g. ``domains.1.member.domainName``.
     """
     return list(_check(shape, value, path))
+
+
+@cache
+def valid(shape: Shape) -> Callable[[Any], bool]:
+    """A fast test of ``not check(shape, value)``, for the scalar shapes a spec's fields are sent as.
+
+    Validating a 10,000-user spec checks some hundred thousand values; nearly all pass, so
+    the test that they do must be cheap, and ``check`` runs only to say what is wrong.
+    """
+    kind = shape.type_name
+    low = shape.metadata.get("min")
+    high = shape.metadata.get("max")
+    if kind == "string":
+        enum = frozenset(getattr(shape, "enum", None) or ())
+        pattern = shape.metadata.get("pattern")
+        match = _compiled(pattern).fullmatch if pattern else None
+        shortest, longest = low or 0, high if high is not None else 1 << 62
+
+        def string(value: Any) -> bool:
+            return (isinstance(value, str) and shortest <= len(value) <= longest
+                    and (not enum or value in enum) and (match is None or match(value) is not None))
+
+        return string
+    if kind in ("integer", "long"):
+        least, most = low if low is not None else -(1 << 63), high if high is not None else 1 << 63
+
+        def integer(value: Any) -> bool:
+            return type(value) is int and least <= value <= most
+
+        return integer
+    if kind == "boolean":
+        return lambda value: type(value) is bool
+    return lambda value: not check(shape, value)
 
 
 def _check(shape: Shape, value: Any, path: str) -> Iterator[Violation]:

@@ -12,6 +12,7 @@ entity maps then hold only the entities the read looked at.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from .spec import (
     AccessControlRuleSpec,
@@ -79,12 +80,15 @@ class ActualResource:
     spec: ResourceSpec
 
 
+R = TypeVar("R", MobileDeviceAccessRuleSpec, ImpersonationRoleSpec)
+
+
 @dataclass
-class ActualRule:
+class ActualRule(Generic[R]):
     """A rule or role WorkMail identifies by a generated id (mobile rules, impersonation roles)."""
 
     id: str
-    spec: MobileDeviceAccessRuleSpec | ImpersonationRoleSpec
+    spec: R
 
 
 @dataclass
@@ -106,12 +110,12 @@ class ActualState:
     mailbox_permissions: dict[tuple[str, str], MailboxPermissionSpec] = field(default_factory=dict)
     access_control_rules: dict[str, AccessControlRuleSpec] = field(default_factory=dict)
     retention_policy: ActualRetentionPolicy | None = None
-    mobile_device_access_rules: dict[str, ActualRule] = field(default_factory=dict)
+    mobile_device_access_rules: dict[str, ActualRule[MobileDeviceAccessRuleSpec]] = field(default_factory=dict)
     # Keyed by (user name lower-cased, device id lower-cased).
     mobile_device_access_overrides: dict[tuple[str, str], MobileDeviceAccessOverrideSpec] = field(
         default_factory=dict
     )
-    impersonation_roles: dict[str, ActualRule] = field(default_factory=dict)
+    impersonation_roles: dict[str, ActualRule[ImpersonationRoleSpec]] = field(default_factory=dict)
     inbound_dmarc_enforced: bool | None = None
     email_monitoring: EmailMonitoringSpec | None = None
     availability_configurations: dict[str, AvailabilityConfigurationSpec] = field(default_factory=dict)

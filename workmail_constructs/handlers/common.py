@@ -144,16 +144,61 @@ def organization_id(properties: Mapping[str, Any]) -> str:
     return value
 
 
-def parse_spec(cls: type[T], document: str, what: str) -> T:
-    """A spec object from its JSON property, with the path of anything wrong."""
-    from workmail_constructs.core.spec import SpecError, from_data, parse_json
+def document(properties: Mapping[str, Any], name: str, *, required: bool = True) -> str | Mapping[str, Any] | None:
+    """A property holding a JSON document: a structured object (as the constructs write it)
+    or its JSON text (as older stacks did)."""
+    value = properties.get(name)
+    if value is None or value == "" or value == {}:
+        if required:
+            raise HandlerError(f"the property {name} is required")
+        return None
+    if not isinstance(value, (str, Mapping)):
+        raise HandlerError(f"the property {name} must be an object or its JSON text, not {type(value).__name__}")
+    return value
 
+
+def references(properties: Mapping[str, Any], what: str) -> dict[str, str]:
+    """The ``References`` property: NAME → deploy-time value, for the ``$ref:NAME`` placeholders
+    of the spec document (an object, or its JSON text)."""
+    value = document(properties, "References", required=False)
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise HandlerError(f"{what}.References is not valid JSON: {exc}") from None
+    if not isinstance(value, Mapping):
+        raise HandlerError(f"{what}.References must be an object of names and values")
+    # CloudFormation passes every scalar as a string; anything else is not a value a spec can hold.
+    wrong = sorted(str(k) for k, v in value.items() if not isinstance(v, str))
+    if wrong:
+        raise HandlerError(f"{what}.References must map names to strings; not so: {', '.join(wrong[:5])}")
+    return {str(k): v for k, v in value.items()}
+
+
+def parse_spec(cls: type[T], document: str | bytes | Mapping[str, Any], what: str,
+               references: Mapping[str, str] | None = None) -> T:
+    """A spec object from its property, with the path of anything wrong.
+
+    ``document`` is a structured object (custom-resource properties, in which CloudFormation
+    turns every number and boolean into a string: they are read back as the declared types)
+    or JSON text. ``references`` replace the document's ``$ref:NAME`` placeholders first.
+    """
+    from workmail_constructs.core.spec import SpecError, from_data, parse_json, resolve_references
+
+    if isinstance(document, Mapping):
+        data: Any = document
+    else:
+        try:
+            data = parse_json(document)
+        except SpecError as exc:
+            raise HandlerError(f"{what} is {exc.message}") from None
     try:
-        data = parse_json(document)
-    except SpecError as exc:
-        raise HandlerError(f"{what} is {exc.message}") from None
-    try:
-        return from_data(cls, data)
+        if references is not None:
+            data = resolve_references(data, references)
+        # Coercing "true" and "42" is harmless for JSON text, whose values are typed already.
+        return from_data(cls, data, cloudformation=True)
     except SpecError as exc:
         raise HandlerError(f"{what} is not a valid {cls.__name__}: {exc}") from None
 
@@ -442,12 +487,16 @@ class SecretResolver:
 # Specs in S3 --------------------------------------------------------------------------
 
 
-def read_spec_location(document: str) -> str:
-    """The spec at ``{"Bucket", "Key", "Sha256"}``, refused unless its SHA-256 matches."""
-    try:
-        location = json.loads(document)
-    except json.JSONDecodeError as exc:
-        raise HandlerError(f"SpecLocation is not valid JSON: {exc}") from None
+def read_spec_location(document: str | Mapping[str, Any]) -> str:
+    """The spec at ``{"Bucket", "Key", "Sha256"}`` (an object, or its JSON text), refused
+    unless its SHA-256 matches."""
+    if isinstance(document, Mapping):
+        location: Any = dict(document)
+    else:
+        try:
+            location = json.loads(document)
+        except json.JSONDecodeError as exc:
+            raise HandlerError(f"SpecLocation is not valid JSON: {exc}") from None
     if not isinstance(location, dict):
         raise HandlerError("SpecLocation must be an object with Bucket, Key and Sha256")
     missing = [name for name in ("Bucket", "Key", "Sha256") if not isinstance(location.get(name), str)

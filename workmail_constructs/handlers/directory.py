@@ -1,8 +1,11 @@
 """``Custom::WorkMailDirectory``: reconciles an organization's users, groups, resources and policies.
 
-Properties: ``OrganizationId``; the ``WorkMailSpec`` inline as ``Spec`` (JSON) or, when
-large, as ``SpecLocation`` (JSON ``{"Bucket", "Key", "Sha256"}`` of an S3 asset, refused
-unless the object's SHA-256 matches); ``AllowDestructive`` ("true"/"false"). The physical
+Properties: ``OrganizationId``; the ``WorkMailSpec`` inline as ``Spec`` (a structured
+object, or its JSON text) or, when large, as ``SpecLocation`` (``{"Bucket", "Key",
+"Sha256"}`` of an S3 asset, refused unless the object's SHA-256 matches; ``SpecSummary``
+beside it is for readers of a diff and ignored here); ``References`` (NAME → deploy-time
+value for each ``$ref:NAME`` placeholder of the document); ``AllowDestructive``
+("true"/"false"). The physical
 id is ``<organization id>/directory``. Data: ``Created``, ``Updated`` (replacements
 included), ``Deleted`` and ``Complete``.
 
@@ -32,6 +35,7 @@ Secrets (passwords) are read from Secrets Manager while applying, through
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +46,7 @@ from .common import HandlerError, Request, entry_point, log
 
 if TYPE_CHECKING:
     from workmail_constructs.core.apply import ApplyResult, ProgressEvent
-    from workmail_constructs.core.changes import Change
+    from workmail_constructs.core.changes import AnyChange as Change
 
 # Stop starting changes with this much of the invocation left: a change in flight may wait
 # for WorkMail (disabling an entity before deleting it) and must finish before the end.
@@ -206,17 +210,19 @@ def _previous(request: Request, organization_id: str, declared: WorkMailSpec) ->
 
 
 def _load(properties: Any, what: str) -> WorkMailSpec:
-    inline = common.text(properties, "Spec", required=False)
-    location = common.text(properties, "SpecLocation", required=False)
+    inline = common.document(properties, "Spec", required=False)
+    location = common.document(properties, "SpecLocation", required=False)
     if inline and location:
         raise HandlerError(f"{what} has both Spec and SpecLocation; give one")
+    document: str | Mapping[str, Any]
     if location:
         document = common.read_spec_location(location)
     elif inline:
         document = inline
     else:
         raise HandlerError(f"{what} needs Spec or SpecLocation")
-    return common.parse_spec(WorkMailSpec, document, f"{what}.Spec")
+    # Deploy-time values travel beside the document; each set of properties has its own.
+    return common.parse_spec(WorkMailSpec, document, f"{what}.Spec", common.references(properties, what))
 
 
 def _count(value: Any) -> int:
