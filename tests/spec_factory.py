@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from workmail_constructs.core.spec import (
     AccessControlRuleSpec,
     AvailabilityConfigurationSpec,
@@ -124,3 +126,15 @@ def add_policies(spec: WorkMailSpec) -> None:
     spec.email_flow_rules = [EmailFlowRuleSpec(name="block-spam", direction="inbound", action="DROP",
                                                senders=["spam.example"], recipients=["*"])]
 
+
+def as_cloudformation_sends(value: Any) -> Any:
+    """A property value as CloudFormation passes it to a custom resource: every number and
+    boolean as a string; empty lists and objects left out (the handler must not need them)."""
+    if isinstance(value, dict):
+        kept = {k: as_cloudformation_sends(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in ([], {})}
+    if isinstance(value, list):
+        return [as_cloudformation_sends(v) for v in value]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

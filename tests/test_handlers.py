@@ -23,7 +23,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import make_client, unique
-from tests.spec_factory import SECRETS, organization_spec
+from tests.spec_factory import SECRETS, as_cloudformation_sends, organization_spec
 from workmail_constructs.core.api import WorkMailApi
 from workmail_constructs.core.reconcile import plan_changes
 from workmail_constructs.core.spec import (
@@ -217,19 +217,6 @@ def domain_props(organization_id: str, spec: DomainSpec) -> dict[str, str]:
 def directory_props(organization_id: str, spec: WorkMailSpec, allow_destructive: bool = False) -> dict[str, str]:
     return {"OrganizationId": organization_id, "Spec": spec.to_json(indent=None),
             "AllowDestructive": "true" if allow_destructive else "false"}
-
-
-def as_cloudformation_sends(value: Any) -> Any:
-    """A property value as CloudFormation passes it to a custom resource: every number and
-    boolean as a string; empty lists and objects left out (the handler must not need them)."""
-    if isinstance(value, dict):
-        kept = {k: as_cloudformation_sends(v) for k, v in value.items()}
-        return {k: v for k, v in kept.items() if v not in ([], {})}
-    if isinstance(value, list):
-        return [as_cloudformation_sends(v) for v in value]
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def structured_props(organization_id: str, spec: WorkMailSpec, references: dict[str, str],

@@ -17,6 +17,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
@@ -351,20 +352,30 @@ def parse_json(text: str | bytes) -> Any:
         raise SpecError("", f"not valid JSON: {exc}") from None
 
 
-def from_data(cls: type[T], data: Any, path: str = "", *, cloudformation: bool = False) -> T:
+def from_data(cls: type[T], data: Any, path: str = "", *, cloudformation: bool = False,
+              references: Mapping[str, Any] | None = None) -> T:
     """Build ``cls`` from JSON data, with an error naming the path of anything wrong.
 
     ``cloudformation``: the data came as custom-resource properties, in which CloudFormation
     turns every number and boolean into a string; they are read back as the declared types.
+    ``references``: the values of the document's ``$ref:NAME`` placeholders.
     """
+    token = _REFERENCES.set(references)
     try:
         result: T = _reader(cls, cloudformation)(data)
     except _Unreadable:
         # The fast reader only tells that something is wrong; this one says what, and where.
+        data = resolve_references(data, references or {}, path)
         result = _convert(cls, data, path, cloudformation)
+    finally:
+        _REFERENCES.reset(token)
     if isinstance(result, WorkMailSpec) and result.version != SPEC_VERSION:
         raise SpecError("version", f"unsupported spec version {result.version}; this library reads {SPEC_VERSION}")
     return result
+
+
+# The references of the document ``from_data`` is reading (see resolve_references).
+_REFERENCES: ContextVar[Mapping[str, Any] | None] = ContextVar("spec_references", default=None)
 
 
 class _Unreadable(Exception):
@@ -448,9 +459,14 @@ def _reader(annotation: Any, cfn: bool) -> Callable[[Any], Any]:
         return integer
     if annotation is str:
         def text(data: Any) -> Any:
-            if type(data) is str:
-                return data
-            raise _Unreadable
+            if type(data) is not str:
+                raise _Unreadable
+            if data.startswith("$ref:"):
+                value = (_REFERENCES.get() or {}).get(data[5:])
+                if not isinstance(value, str):
+                    raise _Unreadable
+                return value
+            return data
 
         return text
     raise TypeError(f"unsupported annotation {annotation!r}")

@@ -185,7 +185,7 @@ def parse_spec(cls: type[T], document: str | bytes | Mapping[str, Any], what: st
     turns every number and boolean into a string: they are read back as the declared types)
     or JSON text. ``references`` replace the document's ``$ref:NAME`` placeholders first.
     """
-    from workmail_constructs.core.spec import SpecError, from_data, parse_json, resolve_references
+    from workmail_constructs.core.spec import SpecError, from_data, parse_json
 
     if isinstance(document, Mapping):
         data: Any = document
@@ -195,10 +195,8 @@ def parse_spec(cls: type[T], document: str | bytes | Mapping[str, Any], what: st
         except SpecError as exc:
             raise HandlerError(f"{what} is {exc.message}") from None
     try:
-        if references is not None:
-            data = resolve_references(data, references)
         # Coercing "true" and "42" is harmless for JSON text, whose values are typed already.
-        return from_data(cls, data, cloudformation=True)
+        return from_data(cls, data, cloudformation=True, references=references)
     except SpecError as exc:
         raise HandlerError(f"{what} is not a valid {cls.__name__}: {exc}") from None
 
