@@ -2,8 +2,9 @@
 
 Run: .venv/bin/python -m bench.spec_parse [--users 10000] [--repeat 7]
 
-The directory handler reads two specs per event (the new and the old properties) and the
-constructs validate theirs at synth time, so this cost is paid on every deploy. The spec
+The constructs validate the whole spec at synth time, and the directory handler reads
+both specs whole for the updates it can't narrow to their changes (and for every Create),
+so this cost is paid on every deploy. The spec
 is the 10,000-user organization of the reconcile benchmark (users with aliases, groups,
 resources, permissions, every policy kind). Reported: the median of ``repeat`` runs of
 each, measured in one process, and their ratio (target ≤ 5×).

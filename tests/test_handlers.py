@@ -767,6 +767,34 @@ def test_directory_reads_a_structured_spec_and_its_references(
     assert remaining(emulator_url, changed, organization_id) == []
 
 
+def test_directory_update_narrowed_to_its_change(
+        emulator_url: str, control: EmulatorControl, fakes: Fakes, organizations: list[str],
+        caplog: pytest.LogCaptureFixture) -> None:
+    spec = organization_spec(unique("hdn"), users=8, groups=2, resources=1)
+    stack = new_stack_id()
+    organization_id = provision(spec, emulator_url, stack)
+    organizations.append(organization_id)
+    props = structured_props(organization_id, spec, REFERENCES)
+    run(provider, cfn_event("Create", DIRECTORY, "Directory", props, stack_id=stack))
+    changed = copy.deepcopy(spec)
+    changed.users[5].display_name = "Renamed"
+    new_props = structured_props(organization_id, changed, REFERENCES)
+    control.reset_call_counts()
+    with caplog.at_level(logging.INFO, logger="workmail_constructs"):
+        answer, _ = run(provider, cfn_event("Update", DIRECTORY, "Directory", new_props, old=props,
+                                            physical_id=f"{organization_id}/directory", stack_id=stack))
+    assert answer["Data"] == {"Created": "0", "Updated": "1", "Deleted": "0", "Complete": "true"}
+    assert "the update changes 1 of the spec's users" in caplog.text
+    assert control.call_counts()["total"] <= 10
+    assert remaining(emulator_url, changed, organization_id) == []
+    # An entry the narrowed read can't read is named where it is in the whole document.
+    bad = copy.deepcopy(new_props)
+    bad["Spec"]["users"][6]["mailbox_quota_mb"] = "lots"
+    with pytest.raises(HandlerError, match=r"users\[6\]\.mailbox_quota_mb"):
+        directory.on_event(cfn_event("Update", DIRECTORY, "Directory", bad, old=new_props,
+                                     physical_id=f"{organization_id}/directory", stack_id=stack), None)
+
+
 def test_directory_properties_old_stacks_and_missing_references(org_id: str) -> None:
     spec = WorkMailSpec(OrganizationSpec(alias="x"), users=[UserSpec(
         name="ann", display_name="Ann", email="ann@x.awsapps.com", password=SecretRef("user-password"))])
@@ -776,13 +804,16 @@ def test_directory_properties_old_stacks_and_missing_references(org_id: str) -> 
     with pytest.raises(HandlerError, match=r"users\[0\]\.password\.secret_id: refers to \$ref:Passwords"):
         directory.on_event(cfn_event("Create", DIRECTORY, "Directory", missing, stack_id=new_stack_id()), None)
     # References as JSON text, and a whole spec as JSON text (as older stacks sent them), read alike.
-    loaded = directory._load({**props, "References": json.dumps(props["References"])}, "ResourceProperties")
-    assert loaded == directory._load({"Spec": spec.to_json()}, "ResourceProperties") == spec
+    def load(properties: dict[str, Any]) -> WorkMailSpec:
+        data, references = directory._document(properties, "ResourceProperties")
+        return directory._parse(data, "ResourceProperties", references)
+
+    loaded = load({**props, "References": json.dumps(props["References"])})
+    assert loaded == load({"Spec": spec.to_json()}) == spec
     with pytest.raises(HandlerError, match="References must map names to strings"):
-        directory._load({**props, "References": {"Passwords": ["x"]}}, "ResourceProperties")
+        load({**props, "References": {"Passwords": ["x"]}})
     with pytest.raises(HandlerError, match="has both Spec and SpecLocation"):
-        directory._load({**props, "SpecLocation": {"Bucket": "b", "Key": "k", "Sha256": "0" * 64}},
-                        "ResourceProperties")
+        load({**props, "SpecLocation": {"Bucket": "b", "Key": "k", "Sha256": "0" * 64}})
 
 
 def test_directory_spec_from_s3_as_an_object_with_references(emulator_url: str, client: Any, fakes: Fakes,

@@ -21,19 +21,11 @@ from hypothesis import strategies as st
 
 from tests.conftest import make_client, unique
 from tests.spec_factory import organization_spec, resolve_secret
+from tests.spec_strategies import specs
 from workmail_constructs.core.api import WorkMailApi
 from workmail_constructs.core.apply import DestructiveChangeRefused
 from workmail_constructs.core.reconcile import plan_changes, reconcile
-from workmail_constructs.core.spec import (
-    AccessControlRuleSpec,
-    DomainSpec,
-    GroupSpec,
-    MailboxPermissionSpec,
-    OrganizationSpec,
-    ResourceSpec,
-    UserSpec,
-    WorkMailSpec,
-)
+from workmail_constructs.core.spec import DomainSpec, GroupSpec, OrganizationSpec, WorkMailSpec
 from workmail_constructs.local import Emulator, EmulatorControl
 from workmail_constructs.local.inprocess import InProcessClient
 
@@ -128,7 +120,7 @@ def test_a_killed_apply_converges_when_rerun(api: WorkMailApi, emulator_url: str
         from tests.spec_factory import resolve_secret
         from workmail_constructs.core.api import WorkMailApi
         from workmail_constructs.core.reconcile import reconcile
-        from workmail_constructs.core.spec import WorkMailSpec
+        from workmail_constructs.core.spec import DomainSpec, GroupSpec, OrganizationSpec, WorkMailSpec
         client = boto3.client("workmail", endpoint_url={emulator_url!r}, region_name="us-east-1",
                               aws_access_key_id="a", aws_secret_access_key="b")
         spec = WorkMailSpec.from_json(open({str(spec_file)!r}).read())
@@ -177,56 +169,6 @@ def test_destructive_changes_are_refused_before_any_call(api: WorkMailApi, contr
 
 # Property: apply then plan yields no changes, from any starting state. ------------------
 
-NAMES = st.sampled_from([f"n{i}" for i in range(8)])
-
-
-@st.composite
-def specs(draw: st.DrawFn, alias: str) -> WorkMailSpec:
-    domain = f"{alias}.example.com"
-    names = draw(st.lists(NAMES, unique=True, max_size=8))
-    cut1 = draw(st.integers(0, len(names)))
-    cut2 = draw(st.integers(cut1, len(names)))
-    user_names, group_names, resource_names = names[:cut1], names[cut1:cut2], names[cut2:]
-    users = [
-        UserSpec(name=n, display_name=draw(st.sampled_from(["A", "B", f"User {n}"])),
-                 enabled=(enabled := draw(st.booleans())),
-                 email=f"{n}@{domain}" if enabled else None,
-                 aliases=[f"{n}.{a}@{domain}" for a in range(draw(st.integers(0, 2)))] if enabled else [],
-                 city=draw(st.sampled_from([None, "Oslo", "Lima"])),
-                 hidden_from_global_address_list=draw(st.booleans()),
-                 role=draw(st.sampled_from(["USER", "REMOTE_USER"])),
-                 mailbox_quota_mb=draw(st.sampled_from([None, 1024, 2048])) if enabled else None)
-        for n in user_names
-    ]
-    members = [u.name for u in users]
-    groups = []
-    for n in group_names:
-        enabled = draw(st.booleans())
-        groups.append(GroupSpec(name=n, enabled=enabled, email=f"{n}@{domain}" if enabled else None,
-                                members=draw(st.lists(st.sampled_from(members), unique=True)) if members else [],
-                                hidden_from_global_address_list=draw(st.booleans())))
-    resources = [
-        ResourceSpec(name=n, type=draw(st.sampled_from(["ROOM", "EQUIPMENT"])), enabled=(en := draw(st.booleans())),
-                     email=f"{n}@{domain}" if en else None, description=draw(st.sampled_from([None, "d"])),
-                     delegates=draw(st.lists(st.sampled_from(members), unique=True, max_size=2)) if members else [])
-        for n in resource_names
-    ]
-    enabled_users = [u.name for u in users if u.enabled]
-    permissions = []
-    if len(enabled_users) >= 2 and draw(st.booleans()):
-        permissions.append(MailboxPermissionSpec(enabled_users[0], enabled_users[1],
-                                                 draw(st.lists(st.sampled_from(["FULL_ACCESS", "SEND_AS"]),
-                                                               unique=True, min_size=1))))
-    rules = draw(st.sampled_from([None, [AccessControlRuleSpec("allow", "ALLOW", "all")]]))
-    return WorkMailSpec(
-        organization=OrganizationSpec(alias=alias, tags=draw(st.sampled_from([{}, {"a": "1"}]))),
-        domains=[DomainSpec(domain, default=draw(st.booleans()))],
-        users=users, groups=groups, resources=resources, mailbox_permissions=permissions,
-        access_control_rules=rules, inbound_dmarc_enforced=draw(st.sampled_from([None, True, False])),
-        prune=True,
-    )
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_apply_then_plan_is_empty_from_any_start(data: st.DataObject) -> None:
@@ -247,3 +189,26 @@ def test_apply_then_plan_is_empty_from_any_start(data: st.DataObject) -> None:
 def test_spec_file_round_trip_is_what_the_subprocess_reads() -> None:
     spec = organization_spec("json", users=3, groups=1, resources=1)
     assert WorkMailSpec.from_json(json.dumps(json.loads(spec.to_json()))) == spec
+
+
+def test_groups_swap_nesting_in_one_apply() -> None:
+    """A group takes in the group that contained it: the old membership goes first, or
+    WorkMail would refuse the new one (a group can't contain itself, even for a moment)."""
+    domain = "swap.example.com"
+
+    def spec(outer: str, inner: str) -> WorkMailSpec:
+        groups = {name: GroupSpec(name=name, email=f"{name}@{domain}") for name in ("first", "second")}
+        groups[outer].members = [inner]
+        return WorkMailSpec(OrganizationSpec(alias="swap"), domains=[DomainSpec(domain)],
+                            groups=list(groups.values()))
+
+    emulator = Emulator()
+    emulator.settings.timing.domain_verification = 0
+    try:
+        api = WorkMailApi(InProcessClient(emulator))
+        start, swapped = spec("first", "second"), spec("second", "first")
+        organization_id = apply_spec(api, start)
+        apply_spec(api, swapped, start, organization_id)
+        assert remaining(api, swapped, organization_id) == []
+    finally:
+        emulator.close()

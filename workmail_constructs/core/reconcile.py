@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from .api import WorkMailApi
 from .apply import ApplyResult, ProgressEvent, Timeouts, apply
 from .changes import Plan
-from .plan import compared_quotas, incremental_scope, plan
+from .plan import PlanError, compared_quotas, incremental_scope, plan
 from .read import read_full, read_organization, read_scoped
 from .spec import SecretRef, WorkMailSpec
+from .spec_delta import UnchangedEntities
 from .state import ActualState
 from .validate import check
 
@@ -33,18 +34,24 @@ def plan_changes(
     organization_id: str | None = None,
     incremental: bool = False,
     max_workers: int | None = None,
+    unchanged: UnchangedEntities | None = None,
 ) -> Planned:
     """Read what the plan needs and plan.
 
     ``incremental`` reads only what differs between ``previous`` and ``declared`` (the
     custom-resource handler's case, where cost must follow the size of the change);
-    otherwise the whole organization is read, which also finds drift.
+    otherwise the whole organization is read, which also finds drift. ``unchanged``: the
+    two specs are narrowed to the change (``spec_delta.narrow``), and these entities, left
+    out of both, are declared too.
     """
     if declared is not None:
-        check(declared)
+        check(declared, unchanged=unchanged)
         organization_id = organization_id or declared.organization.organization_id
     actual = ActualState()
     scope = incremental_scope(previous, declared) if incremental and declared is not None else None
+    if unchanged is not None and scope is None:
+        # Planned whole, a narrowed spec would read as the removal of everything it leaves out.
+        raise PlanError("a spec narrowed to its changes can only be planned incrementally, against its previous spec")
     if organization_id:
         if scope is not None:
             actual = read_scoped(api, organization_id, scope, max_workers=max_workers)

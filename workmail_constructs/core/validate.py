@@ -56,6 +56,7 @@ from .spec import (
     fields_typed,
     type_errors,
 )
+from .spec_delta import UnchangedEntities
 
 WORKMAIL_DIRECTORY = "WorkMailDirectory"
 
@@ -471,13 +472,16 @@ def validate(
     existing_domains: Iterable[str] = (),
     existing_entities: Iterable[str] = (),
     directory_type: str = WORKMAIL_DIRECTORY,
+    unchanged: UnchangedEntities | None = None,
 ) -> list[Problem]:
     """Every problem of ``spec``, in the order found; an empty list means it can be applied.
 
     ``existing_domains`` are mail domains the organization has without declaring them;
     ``existing_entities`` are names of users, groups or resources that exist without
     being declared, so references to them resolve. ``directory_type`` is the
-    organization's directory (DescribeOrganization.DirectoryType).
+    organization's directory (DescribeOrganization.DirectoryType). ``unchanged``: ``spec``
+    is narrowed to an update's changes (``spec_delta``); the entities it leaves out are
+    declared too, and checked against (names, addresses, logical ids, references).
     """
     # The rules below read the spec's fields as their declared types; a spec built in
     # Python with a wrong type (a dict for a UserSpec, a plain-text password) is refused
@@ -489,7 +493,7 @@ def validate(
         model = list(_model_problems(spec, lambda: ""))
     except _WrongType:
         return [Problem(error.path, error.message) for error in type_errors(spec, WorkMailSpec)]
-    return model + Validator(spec, existing_domains, existing_entities, directory_type).run()
+    return model + Validator(spec, existing_domains, existing_entities, directory_type, unchanged).run()
 
 
 def check(
@@ -498,10 +502,11 @@ def check(
     existing_domains: Iterable[str] = (),
     existing_entities: Iterable[str] = (),
     directory_type: str = WORKMAIL_DIRECTORY,
+    unchanged: UnchangedEntities | None = None,
 ) -> None:
     """Raise ``SpecValidationError`` listing every problem of ``spec``, if it has any."""
     problems = validate(spec, existing_domains=existing_domains, existing_entities=existing_entities,
-                        directory_type=directory_type)
+                        directory_type=directory_type, unchanged=unchanged)
     if problems:
         raise SpecValidationError(problems)
 
@@ -524,9 +529,10 @@ class Validator:
 
     def __init__(
         self, spec: WorkMailSpec, existing_domains: Iterable[str], existing_entities: Iterable[str],
-        directory_type: str,
+        directory_type: str, unchanged: UnchangedEntities | None = None,
     ) -> None:
         self.spec = spec
+        self.unchanged = unchanged
         self.problems: list[Problem] = []
         self.existing_domains = {d.lower() for d in existing_domains}
         self.existing_entities = {e.lower() for e in existing_entities}
@@ -543,6 +549,19 @@ class Validator:
         # Names and addresses met so far, across users, groups and resources.
         self.names_seen: set[str] = set()
         self.addresses_seen: dict[str, Callable[[], str]] = {}
+
+    def name_taken(self, key: str) -> bool:
+        """Whether an entity met so far, or one left out of a narrowed spec, is called ``key`` (lower-cased)."""
+        return key in self.names_seen or (self.unchanged is not None and self.unchanged.name_taken(key))
+
+    def address_owner(self, key: str) -> Callable[[], str] | None:
+        """The path of the entity met so far, or left out of a narrowed spec, that has the address ``key``."""
+        taken = self.addresses_seen.get(key)
+        if taken is None and self.unchanged is not None:
+            owner = self.unchanged.address_owner(key)
+            if owner is not None:
+                return lambda: owner
+        return taken
 
     def add(self, path: str | Callable[[], str], message: str) -> None:
         """Report a problem; ``path`` may be a function that makes it (paths are built only for problems)."""
@@ -565,11 +584,12 @@ class Validator:
         return f"{cls.path(collection, items, index)}.{field}"
 
     def duplicates(
-        self, collection: str, items: Sequence[Any], key: Callable[[Any], Any], what: str, field: str = "name"
+        self, collection: str, items: Sequence[Any], key: Callable[[Any], Any], what: str, field: str = "name",
+        taken: Iterable[Any] = (),
     ) -> None:
         """Report every item whose key an earlier item already has (``key`` lower-cases
         what WorkMail compares case-insensitively; None keys are not compared)."""
-        seen: set[Any] = set()
+        seen: set[Any] = set(taken)
         for i, item in enumerate(items):
             value = key(item)
             if value is None:
@@ -584,6 +604,8 @@ class Validator:
         if not isinstance(name, str):
             return None
         entity = self.entities.get(name.lower())
+        if entity is None and self.unchanged is not None:
+            entity = self.unchanged.entity(name.lower())
         if entity is None:
             if name.lower() not in self.existing_entities:
                 self.add(path, f"{name!r} is not a declared {what}, nor an existing one")

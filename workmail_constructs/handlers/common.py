@@ -177,6 +177,18 @@ def references(properties: Mapping[str, Any], what: str) -> dict[str, str]:
     return {str(k): v for k, v in value.items()}
 
 
+def spec_data(document: str | bytes | Mapping[str, Any], what: str) -> Any:
+    """A spec property's document as data: the structured object itself, or its JSON text read."""
+    from workmail_constructs.core.spec import SpecError, parse_json
+
+    if isinstance(document, Mapping):
+        return document
+    try:
+        return parse_json(document)
+    except SpecError as exc:
+        raise HandlerError(f"{what} is {exc.message}") from None
+
+
 def parse_spec(cls: type[T], document: str | bytes | Mapping[str, Any], what: str,
                references: Mapping[str, str] | None = None) -> T:
     """A spec object from its property, with the path of anything wrong.
@@ -185,15 +197,9 @@ def parse_spec(cls: type[T], document: str | bytes | Mapping[str, Any], what: st
     turns every number and boolean into a string: they are read back as the declared types)
     or JSON text. ``references`` replace the document's ``$ref:NAME`` placeholders first.
     """
-    from workmail_constructs.core.spec import SpecError, from_data, parse_json
+    from workmail_constructs.core.spec import SpecError, from_data
 
-    if isinstance(document, Mapping):
-        data: Any = document
-    else:
-        try:
-            data = parse_json(document)
-        except SpecError as exc:
-            raise HandlerError(f"{what} is {exc.message}") from None
+    data = spec_data(document, what)
     try:
         # Coercing "true" and "42" is harmless for JSON text, whose values are typed already.
         return from_data(cls, data, cloudformation=True, references=references)

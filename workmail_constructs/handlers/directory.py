@@ -13,7 +13,10 @@ Create and Update plan the *declared change*: the spec of ``OldResourcePropertie
 against the new one, reading only what differs, so an update costs in proportion to the
 change. The organization and the domains belong to their own resources: the previous
 spec is given the declared organization and domains, and any organization or domain
-change the planner still finds (a first deploy reads everything) is left to them. The
+change the planner still finds (a first deploy reads everything) is left to them.
+Before either spec is read, the two documents are compared as they came
+(``core.spec_delta``): when the update can be narrowed, only the entries that differ are
+read and validated, against the rest, so an update's CPU time also follows its size. The
 resource succeeds only when every change was applied; otherwise it fails with the
 failed and skipped changes, and CloudFormation's rollback (an Update with the old and
 new properties swapped) plans the way back, which converges because every step of
@@ -47,6 +50,7 @@ from .common import HandlerError, Request, entry_point, log
 if TYPE_CHECKING:
     from workmail_constructs.core.apply import ApplyResult, ProgressEvent
     from workmail_constructs.core.changes import AnyChange as Change
+    from workmail_constructs.core.spec_delta import UnchangedEntities as Unchanged
 
 # Stop starting changes with this much of the invocation left: a change in flight may wait
 # for WorkMail (disabling an entity before deleting it) and must finish before the end.
@@ -119,12 +123,11 @@ def _run(request: Request, organization_id: str, budget: common.Budget) -> Outco
     from workmail_constructs.core.reconcile import plan_changes
     from workmail_constructs.core.validate import SpecValidationError
 
-    declared = _load(request.properties, "ResourceProperties")
-    declared.organization.organization_id = organization_id
-    previous = _previous(request, organization_id, declared)
+    declared, previous, unchanged = _specs(request, organization_id)
     api = common.workmail_api()
     try:
-        planned = plan_changes(api, declared, previous, organization_id=organization_id, incremental=True)
+        planned = plan_changes(api, declared, previous, organization_id=organization_id, incremental=True,
+                               unchanged=unchanged)
     except SpecValidationError as exc:
         raise HandlerError(f"the directory spec is not valid: {exc}") from None
     except PlanError as exc:
@@ -191,25 +194,64 @@ def _own_changes(changes: list[Change], organization_id: str) -> list[Change]:
     return kept
 
 
-def _previous(request: Request, organization_id: str, declared: WorkMailSpec) -> WorkMailSpec | None:
+def _specs(request: Request, organization_id: str) -> tuple[WorkMailSpec, WorkMailSpec | None, Unchanged | None]:
+    """The declared spec; the previous one (None: plan without it); and, when the update
+    could be narrowed to the objects it changes (``core.spec_delta``), the entities left
+    out of both."""
+    from workmail_constructs.core.spec_delta import narrow
+
+    data, references = _document(request.properties, "ResourceProperties")
+    old = _previous_document(request, organization_id)
+    # Other deploy-time values would change entries the two documents agree on.
+    narrowed = narrow(old[0], data, references) if old is not None and old[1] == references else None
+    declared: WorkMailSpec | None = None
+    previous: WorkMailSpec | None = None
+    if narrowed is not None:
+        try:
+            declared = _parse(narrowed.declared, "ResourceProperties", references)
+            previous = _parse(narrowed.previous, "OldResourceProperties", references)
+            log.info("the update changes %d of the spec's users, groups, resources and mailbox permissions: "
+                     "reading and checking those against the rest", narrowed.size())
+        except HandlerError:
+            narrowed = None  # read whole, the documents' errors name their places in them
+    if declared is None or narrowed is None:
+        declared = _parse(data, "ResourceProperties", references)
+        previous = _previous(old)
+    declared.organization.organization_id = organization_id
+    if previous is not None:
+        # Neither is this resource's to change; equal, they keep the read incremental too.
+        previous.organization = copy.deepcopy(declared.organization)
+        previous.domains = copy.deepcopy(declared.domains)
+    return declared, previous, narrowed.unchanged if narrowed is not None else None
+
+
+def _previous_document(request: Request, organization_id: str) -> tuple[Any, dict[str, str]] | None:
     if request.request_type != "Update":
         return None
     if request.old_properties.get("OrganizationId") != organization_id:
         log.info("a new organization: planning the whole directory in %s", organization_id)
         return None
     try:
-        previous = _load(request.old_properties, "OldResourceProperties")
+        return _document(request.old_properties, "OldResourceProperties")
     except HandlerError as exc:
         log.warning("the previous spec can't be read (%s): planning without it, so objects removed from the spec "
                     "are not deleted this time", exc)
         return None
-    # Neither is this resource's to change; equal, they keep the read incremental too.
-    previous.organization = copy.deepcopy(declared.organization)
-    previous.domains = copy.deepcopy(declared.domains)
-    return previous
 
 
-def _load(properties: Any, what: str) -> WorkMailSpec:
+def _previous(old: tuple[Any, dict[str, str]] | None) -> WorkMailSpec | None:
+    if old is None:
+        return None
+    try:
+        return _parse(old[0], "OldResourceProperties", old[1])
+    except HandlerError as exc:
+        log.warning("the previous spec can't be read (%s): planning without it, so objects removed from the spec "
+                    "are not deleted this time", exc)
+        return None
+
+
+def _document(properties: Any, what: str) -> tuple[Any, dict[str, str]]:
+    """The spec document of one set of properties, as data, and its deploy-time references."""
     inline = common.document(properties, "Spec", required=False)
     location = common.document(properties, "SpecLocation", required=False)
     if inline and location:
@@ -222,7 +264,11 @@ def _load(properties: Any, what: str) -> WorkMailSpec:
     else:
         raise HandlerError(f"{what} needs Spec or SpecLocation")
     # Deploy-time values travel beside the document; each set of properties has its own.
-    return common.parse_spec(WorkMailSpec, document, f"{what}.Spec", common.references(properties, what))
+    return common.spec_data(document, f"{what}.Spec"), common.references(properties, what)
+
+
+def _parse(data: Any, what: str, references: dict[str, str]) -> WorkMailSpec:
+    return common.parse_spec(WorkMailSpec, data, f"{what}.Spec", references)
 
 
 def _count(value: Any) -> int:

@@ -42,12 +42,16 @@ class Phase(IntEnum):
     # plan takes (a group replaced by a room of the same name).
     RELEASES = 2
     ENTITIES = 3
-    LINKS = 4
-    POLICIES = 5
-    REMOVALS = 6
-    ENTITY_DELETES = 7
-    DOMAIN_DELETES = 8
-    ORGANIZATION_DELETE = 9
+    # Group members no longer declared go before members are added: a group can take in a
+    # group that contained it until now, and WorkMail refuses a membership that would make a
+    # group contain itself, even for a moment.
+    MEMBER_REMOVALS = 4
+    LINKS = 5
+    POLICIES = 6
+    REMOVALS = 7
+    ENTITY_DELETES = 8
+    DOMAIN_DELETES = 9
+    ORGANIZATION_DELETE = 10
 
 
 Steps = dict[Phase, Callable[[], None]]

@@ -170,7 +170,7 @@ class EntityKindBase(Kind[EntityAddress, E], Generic[E]):
         for i, entity in enumerate(items):
             path = partial(v.path, self.section, items, i)
             if isinstance(entity.name, str):
-                if entity.name.lower() in v.names_seen:
+                if v.name_taken(entity.name.lower()):
                     # One namespace for users, groups and resources (the emulator's `names` index).
                     v.add(f"{path()}.name", f"the name {entity.name!r} is already used by another user, group "
                                             "or resource (names are case-insensitive)")
@@ -178,7 +178,9 @@ class EntityKindBase(Kind[EntityAddress, E], Generic[E]):
             self._validate_addresses(v, entity, path, allowed, reserved)
             self.validate_one(v, entity, path)
         # The planner follows a logical id across renames, so one id can name one entity only.
-        v.duplicates(self.section, items, lambda e: e.logical_id, "this logical id", field="logical_id")
+        v.duplicates(self.section, items, lambda e: e.logical_id, "this logical id", field="logical_id",
+                     taken=v.unchanged.logical_ids_taken(self.section, (e.logical_id for e in items))
+                     if v.unchanged is not None else ())
 
     def validate_one(self, v: Validator, entity: E, path: Callable[[], str]) -> None:
         """The kind's own rules for one entity."""
@@ -203,7 +205,7 @@ class EntityKindBase(Kind[EntityAddress, E], Generic[E]):
                 continue  # the model's EmailAddress check has reported it
             key = address.lower()
             domain = key.rpartition("@")[2]
-            taken = v.addresses_seen.get(key)
+            taken = v.address_owner(key)
             if taken is None:
                 v.addresses_seen[key] = path
             if taken is None and key != reserved and domain in allowed_domains:

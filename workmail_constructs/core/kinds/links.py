@@ -23,6 +23,7 @@ class LinkKindBase(Kind[LinkAddress, str]):
     # The owners' section ("groups") and what the link is called there ("members").
     section: ClassVar[str]
     member_field: ClassVar[str]
+    removal_phase: ClassVar[Phase] = Phase.REMOVALS
 
     def plan(self, ctx: PlanContext) -> None:
         actual: dict[str, Any] = getattr(ctx.actual, self.section)
@@ -64,7 +65,7 @@ class LinkKindBase(Kind[LinkAddress, str]):
                     # The link, or one of its ends, is already gone.
                     if error_code(exc) != "EntityNotFoundException":
                         raise
-            return {Phase.REMOVALS: remove}
+            return {self.removal_phase: remove}
         return {Phase.LINKS: lambda: self.associate(owner, member, ctx)}
 
     @abstractmethod

@@ -10,7 +10,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from ..spec import GroupSpec, UserSpec
-from .base import ApplyContext, KindInfo
+from .base import ApplyContext, KindInfo, Phase
 from .links import LinkKindBase
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ class MembershipKind(LinkKindBase):
     member_field = "members"
     info = KindInfo("Group members", "groups", {"type": "string"})
     delete_rank = 0
+    removal_phase = Phase.MEMBER_REMOVALS
 
     def associate(self, owner: str, member: str, ctx: ApplyContext) -> None:
         ctx.call("AssociateMemberToGroup", GroupId=owner, MemberId=member)
