@@ -20,7 +20,8 @@ from collections.abc import Callable
 
 from bench.harness import machine
 from tests.spec_factory import organization_spec
-from workmail_constructs.core.spec import WorkMailSpec, from_data
+from workmail_constructs.core.spec import WorkMailSpec
+from workmail_constructs.core.spec_reading import from_data
 from workmail_constructs.core.validate import check
 
 

@@ -47,13 +47,8 @@ from workmail_constructs.constructs.providers import (
     ORGANIZATION_SCOPED_ACTIONS,
     handler_code_directory,
 )
-from workmail_constructs.core.spec import (
-    DomainSpec,
-    OrganizationSpec,
-    WorkMailSpec,
-    from_data,
-    resolve_references,
-)
+from workmail_constructs.core.spec import DomainSpec, OrganizationSpec, WorkMailSpec
+from workmail_constructs.core.spec_reading import from_data, resolve_references
 
 MATCH = assertions.Match
 CANARY = "Canary-" + secrets.token_urlsafe(16)

@@ -26,15 +26,8 @@ from tests.conftest import make_client, unique
 from tests.spec_factory import SECRETS, as_cloudformation_sends, organization_spec
 from workmail_constructs.core.api import WorkMailApi
 from workmail_constructs.core.reconcile import plan_changes
-from workmail_constructs.core.spec import (
-    DomainSpec,
-    OrganizationSpec,
-    SecretRef,
-    UserSpec,
-    WorkMailSpec,
-    reference,
-    to_data,
-)
+from workmail_constructs.core.spec import DomainSpec, OrganizationSpec, SecretRef, UserSpec, WorkMailSpec, to_data
+from workmail_constructs.core.spec_reading import reference
 from workmail_constructs.handlers import common, directory, email_monitoring, organization, provider
 from workmail_constructs.handlers import domain as domain_handler
 from workmail_constructs.handlers.common import HandlerError

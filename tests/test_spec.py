@@ -25,8 +25,8 @@ from workmail_constructs.core.spec import (
     SpecError,
     UserSpec,
     WorkMailSpec,
-    json_schema,
 )
+from workmail_constructs.core.spec_schema import json_schema
 
 
 def full_spec() -> WorkMailSpec:
@@ -104,6 +104,7 @@ def test_published_schema_is_current() -> None:
 
     published = Path(__file__).parent.parent / "docs" / "workmail-spec.schema.json"
     assert json.loads(published.read_text()) == json_schema(), (
-        "regenerate with: .venv/bin/python -c \"import json; from workmail_constructs.core.spec import json_schema; "
+        "regenerate with: .venv/bin/python -c \"import json; "
+        "from workmail_constructs.core.spec_schema import json_schema; "
         "open('docs/workmail-spec.schema.json','w').write(json.dumps(json_schema(), indent=2) + '\\n')\""
     )

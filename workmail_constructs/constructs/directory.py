@@ -53,8 +53,8 @@ from ..core.spec import (
     RetentionPolicySpec,
     UserSpec,
     WorkMailSpec,
-    reference,
 )
+from ..core.spec_reading import reference
 from ..core.validate import Problem, label, validate
 from .providers import DIRECTORY_RESOURCE_TYPE, WorkMailHandlers
 

@@ -29,7 +29,7 @@ from typing import Any, Literal, TextIO
 from .changes import AnyChange, ManualStep, Plan
 from .kinds import KINDS
 from .spec import SecretRef, to_data
-from .spec import json_schema as spec_json_schema
+from .spec_schema import json_schema as spec_json_schema
 
 __all__ = [
     "COMMENT_LIMIT",

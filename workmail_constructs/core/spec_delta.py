@@ -33,7 +33,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .spec import GroupSpec, ResourceSpec, UserSpec, from_data
+from .spec import GroupSpec, ResourceSpec, UserSpec
+from .spec_reading import from_data
 
 ENTITY_CLASSES: dict[str, type[UserSpec] | type[GroupSpec] | type[ResourceSpec]] = {
     "users": UserSpec, "groups": GroupSpec, "resources": ResourceSpec,

@@ -53,10 +53,9 @@ from .spec import (
     SpecError,
     UserSpec,
     WorkMailSpec,
-    fields_typed,
-    type_errors,
 )
 from .spec_delta import UnchangedEntities
+from .spec_reading import fields_typed, type_errors
 
 WORKMAIL_DIRECTORY = "WorkMailDirectory"
 

@@ -179,7 +179,8 @@ def references(properties: Mapping[str, Any], what: str) -> dict[str, str]:
 
 def spec_data(document: str | bytes | Mapping[str, Any], what: str) -> Any:
     """A spec property's document as data: the structured object itself, or its JSON text read."""
-    from workmail_constructs.core.spec import SpecError, parse_json
+    from workmail_constructs.core.spec import SpecError
+    from workmail_constructs.core.spec_reading import parse_json
 
     if isinstance(document, Mapping):
         return document
@@ -197,7 +198,8 @@ def parse_spec(cls: type[T], document: str | bytes | Mapping[str, Any], what: st
     turns every number and boolean into a string: they are read back as the declared types)
     or JSON text. ``references`` replace the document's ``$ref:NAME`` placeholders first.
     """
-    from workmail_constructs.core.spec import SpecError, from_data
+    from workmail_constructs.core.spec import SpecError
+    from workmail_constructs.core.spec_reading import from_data
 
     data = spec_data(document, what)
     try:
