@@ -15,12 +15,13 @@ from tests.spec_factory import as_cloudformation_sends, organization_spec, resol
 from tests.spec_strategies import specs, updates
 from workmail_constructs.core.api import WorkMailApi
 from workmail_constructs.core.changes import Plan
+from workmail_constructs.core.model_checks import Problem
 from workmail_constructs.core.plan import PlanError
 from workmail_constructs.core.reconcile import plan_changes, reconcile
 from workmail_constructs.core.spec import GroupSpec, MailboxPermissionSpec, UserSpec, WorkMailSpec, to_data
 from workmail_constructs.core.spec_delta import Narrowed, narrow
 from workmail_constructs.core.spec_reading import from_data
-from workmail_constructs.core.validate import Problem, validate
+from workmail_constructs.core.validate import validate
 from workmail_constructs.local import Emulator
 from workmail_constructs.local.inprocess import InProcessClient
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from workmail_constructs.core import spec as spec_module
 from workmail_constructs.core.kinds.access_rule import access_actions
+from workmail_constructs.core.model_checks import MODEL_FIELDS, NOT_SENT, Problem, api_shape, label
 from workmail_constructs.core.spec import (
     AccessControlRuleSpec,
     AvailabilityConfigurationSpec,
@@ -38,16 +39,7 @@ from workmail_constructs.core.spec import (
     UserSpec,
     WorkMailSpec,
 )
-from workmail_constructs.core.validate import (
-    MODEL_FIELDS,
-    NOT_SENT,
-    Problem,
-    SpecValidationError,
-    api_shape,
-    check,
-    label,
-    validate,
-)
+from workmail_constructs.core.validate import SpecValidationError, check, validate
 from workmail_constructs.local import Emulator
 from workmail_constructs.local.errors import ServiceError
 

@@ -38,6 +38,7 @@ import jsii
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct, IValidation
 
+from ..core.model_checks import Problem, label
 from ..core.spec import (
     AccessControlRuleSpec,
     AvailabilityConfigurationSpec,
@@ -55,7 +56,7 @@ from ..core.spec import (
     WorkMailSpec,
 )
 from ..core.spec_reading import reference
-from ..core.validate import Problem, label, validate
+from ..core.validate import validate
 from .providers import DIRECTORY_RESOURCE_TYPE, WorkMailHandlers
 
 if TYPE_CHECKING:
