@@ -25,7 +25,14 @@ from tests.spec_strategies import specs
 from workmail_constructs.core.api import WorkMailApi
 from workmail_constructs.core.apply import DestructiveChangeRefused
 from workmail_constructs.core.reconcile import plan_changes, reconcile
-from workmail_constructs.core.spec import DomainSpec, GroupSpec, OrganizationSpec, WorkMailSpec
+from workmail_constructs.core.spec import (
+    DomainSpec,
+    GroupSpec,
+    MailboxPermissionSpec,
+    OrganizationSpec,
+    UserSpec,
+    WorkMailSpec,
+)
 from workmail_constructs.local import Emulator, EmulatorControl
 from workmail_constructs.local.inprocess import InProcessClient
 
@@ -120,7 +127,7 @@ def test_a_killed_apply_converges_when_rerun(api: WorkMailApi, emulator_url: str
         from tests.spec_factory import resolve_secret
         from workmail_constructs.core.api import WorkMailApi
         from workmail_constructs.core.reconcile import reconcile
-        from workmail_constructs.core.spec import DomainSpec, GroupSpec, OrganizationSpec, WorkMailSpec
+        from workmail_constructs.core.spec import WorkMailSpec
         client = boto3.client("workmail", endpoint_url={emulator_url!r}, region_name="us-east-1",
                               aws_access_key_id="a", aws_secret_access_key="b")
         spec = WorkMailSpec.from_json(open({str(spec_file)!r}).read())
@@ -210,5 +217,47 @@ def test_groups_swap_nesting_in_one_apply() -> None:
         organization_id = apply_spec(api, start)
         apply_spec(api, swapped, start, organization_id)
         assert remaining(api, swapped, organization_id) == []
+    finally:
+        emulator.close()
+
+
+def test_a_member_replaced_by_a_group_of_the_same_name_stays_a_member() -> None:
+    """Deleting a user takes it out of its groups; the group that takes its name is added
+    to them anew, although the member's name never changed."""
+    domain = "same.example.com"
+    owner = GroupSpec(name="team", email=f"team@{domain}", members=["ann"])
+    start = WorkMailSpec(OrganizationSpec(alias="same"), domains=[DomainSpec(domain)],
+                         users=[UserSpec(name="ann", display_name="Ann", enabled=False)], groups=[owner])
+    target = WorkMailSpec(OrganizationSpec(alias="same"), domains=[DomainSpec(domain)],
+                          groups=[GroupSpec(name="ann", enabled=False), owner], prune=True)
+    emulator = Emulator()
+    emulator.settings.timing.domain_verification = 0
+    try:
+        api = WorkMailApi(InProcessClient(emulator))
+        organization_id = apply_spec(api, start)
+        apply_spec(api, target, start, organization_id, allow_destructive=True)
+        assert remaining(api, target, organization_id) == []
+    finally:
+        emulator.close()
+
+
+def test_a_grantee_replaced_by_a_group_of_the_same_name_keeps_the_permission() -> None:
+    """Deleting a user takes its mailbox permissions away; the group that takes its name
+    is granted them anew."""
+    domain = "grant.example.com"
+    owner = UserSpec(name="boss", display_name="Boss", email=f"boss@{domain}")
+    grant = MailboxPermissionSpec("boss", "aide", ["SEND_AS"])
+    start = WorkMailSpec(OrganizationSpec(alias="grant"), domains=[DomainSpec(domain)],
+                         users=[owner, UserSpec(name="aide", display_name="Aide", email=f"aide@{domain}")],
+                         mailbox_permissions=[grant])
+    target = WorkMailSpec(OrganizationSpec(alias="grant"), domains=[DomainSpec(domain)], users=[owner],
+                          groups=[GroupSpec(name="aide", email=f"aides@{domain}")], mailbox_permissions=[grant])
+    emulator = Emulator()
+    emulator.settings.timing.domain_verification = 0
+    try:
+        api = WorkMailApi(InProcessClient(emulator))
+        organization_id = apply_spec(api, start)
+        apply_spec(api, target, start, organization_id, allow_destructive=True)
+        assert remaining(api, target, organization_id) == []
     finally:
         emulator.close()

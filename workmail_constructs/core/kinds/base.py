@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from botocore.exceptions import ClientError
 
-from ..changes import A, AnyChange, Change, ChangeFailed, EntityKind, KindName, Plan, S
+from ..changes import A, AnyChange, Change, ChangeFailed, EntityAddress, EntityKind, KindName, Plan, S
 from ..errors import error_code
 from ..spec import GroupSpec, ResourceSpec, SecretRef, UserSpec, WorkMailSpec
 from ..state import ActualState
@@ -285,6 +285,12 @@ class PlanContext:
 
     def add(self, change: AnyChange) -> None:
         (self.deletes if change.action == "delete" else self.creates).append(change)
+
+    def deleted_entities(self) -> set[str]:
+        """The users, groups and resources (lower-cased names) this plan deletes so far. Their
+        memberships, delegations and permissions go with them, so one declared again under
+        the same name (a user replaced by a group called alike) needs its links made anew."""
+        return {c.address.name.lower() for c in self.deletes if isinstance(c.address, EntityAddress)}
 
     def start_empty(self) -> None:
         """Plan against a new, empty organization: everything declared is created."""

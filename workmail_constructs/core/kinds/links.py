@@ -28,6 +28,7 @@ class LinkKindBase(Kind[LinkAddress, str]):
     def plan(self, ctx: PlanContext) -> None:
         actual: dict[str, Any] = getattr(ctx.actual, self.section)
         links = self.links
+        gone = ctx.deleted_entities()
         for owner in getattr(ctx.declared, self.section):
             key = owner.name.lower()
             if not ctx.known(self.section, key):
@@ -36,7 +37,7 @@ class LinkKindBase(Kind[LinkAddress, str]):
             have = {m.lower(): m for m in links(found.spec)} if found is not None else {}
             want = {m.lower(): m for m in links(owner)}
             for member_key, member in want.items():
-                if member_key not in have:
+                if member_key not in have or member_key in gone:
                     ctx.add(Change("create", LinkAddress(self.name, owner.name, member), "declared", after=member))
             for member_key, member in have.items():
                 if member_key not in want:

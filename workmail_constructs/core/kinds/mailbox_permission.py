@@ -44,11 +44,12 @@ class MailboxPermissionKind(Kind[PermissionAddress, MailboxPermissionSpec]):
         full = ctx.read("mailbox_permissions")
         read_mailboxes = {m for m, _ in ctx.actual.mailbox_permissions}
         scoped = {m.lower() for m in ctx.scope.mailbox_permissions} if ctx.scope is not None else None
+        gone = ctx.deleted_entities()
         for key, permission in declared.items():
             if not full and scoped is not None and key[0] not in scoped:
                 continue
             found = ctx.actual.mailbox_permissions.get(key)
-            if found is None:
+            if found is None or key[0] in gone or key[1] in gone:
                 ctx.add(Change("create", _address(permission), "declared", after=permission))
             elif set(found.permissions) != set(permission.permissions):
                 ctx.add(Change("update", _address(permission), "changed: permissions", before=found, after=permission,
