@@ -12,6 +12,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -19,12 +20,25 @@ import pytest
 from botocore.config import Config
 
 from tests.contract import install_output_checks
-from workmail_constructs.local import EmulatorControl, running_emulator
+from workmail_constructs.core.api import WorkMailApi
+from workmail_constructs.local import Emulator, EmulatorControl, running_emulator
+from workmail_constructs.local.inprocess import InProcessClient
 
 REGION = "us-east-1"
 # No retries: tests must see every error the emulator returns, including injected faults.
 # (botocore's "max_attempts" counts retries; "total_max_attempts" counts every attempt.)
 NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+
+
+@contextmanager
+def in_process_api() -> Iterator[WorkMailApi]:
+    """A WorkMailApi over an emulator in this process (no HTTP), whose domains verify at once."""
+    emulator = Emulator()
+    emulator.settings.timing.domain_verification = 0
+    try:
+        yield WorkMailApi(InProcessClient(emulator))
+    finally:
+        emulator.close()
 
 
 def make_client(url: str, service: str = "workmail", region: str = REGION, config: Config = NO_RETRIES) -> Any:

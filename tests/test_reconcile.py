@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import make_client, unique
+from tests.conftest import in_process_api, make_client, unique
 from tests.spec_factory import organization_spec, resolve_secret
 from tests.spec_strategies import specs
 from workmail_constructs.core.api import WorkMailApi
@@ -33,8 +33,7 @@ from workmail_constructs.core.spec import (
     UserSpec,
     WorkMailSpec,
 )
-from workmail_constructs.local import Emulator, EmulatorControl
-from workmail_constructs.local.inprocess import InProcessClient
+from workmail_constructs.local import EmulatorControl
 
 ROOT = Path(__file__).parent.parent
 
@@ -179,18 +178,13 @@ def test_destructive_changes_are_refused_before_any_call(api: WorkMailApi, contr
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_apply_then_plan_is_empty_from_any_start(data: st.DataObject) -> None:
-    emulator = Emulator()
-    emulator.settings.timing.domain_verification = 0
-    try:
-        api = WorkMailApi(InProcessClient(emulator))
+    with in_process_api() as api:
         start = data.draw(specs("prop"), label="start")
         target = data.draw(specs("prop"), label="target")
         org_id = apply_spec(api, start, allow_destructive=True)
         apply_spec(api, target, start, org_id, allow_destructive=True)
         leftover = plan_changes(api, target, target, organization_id=org_id).plan
         assert leftover.empty, [(c.title, [(f.name, f.old, f.new) for f in c.fields]) for c in leftover.changes]
-    finally:
-        emulator.close()
 
 
 def test_spec_file_round_trip_is_what_the_subprocess_reads() -> None:
@@ -209,16 +203,11 @@ def test_groups_swap_nesting_in_one_apply() -> None:
         return WorkMailSpec(OrganizationSpec(alias="swap"), domains=[DomainSpec(domain)],
                             groups=list(groups.values()))
 
-    emulator = Emulator()
-    emulator.settings.timing.domain_verification = 0
-    try:
-        api = WorkMailApi(InProcessClient(emulator))
+    with in_process_api() as api:
         start, swapped = spec("first", "second"), spec("second", "first")
         organization_id = apply_spec(api, start)
         apply_spec(api, swapped, start, organization_id)
         assert remaining(api, swapped, organization_id) == []
-    finally:
-        emulator.close()
 
 
 def test_a_member_replaced_by_a_group_of_the_same_name_stays_a_member() -> None:
@@ -230,15 +219,10 @@ def test_a_member_replaced_by_a_group_of_the_same_name_stays_a_member() -> None:
                          users=[UserSpec(name="ann", display_name="Ann", enabled=False)], groups=[owner])
     target = WorkMailSpec(OrganizationSpec(alias="same"), domains=[DomainSpec(domain)],
                           groups=[GroupSpec(name="ann", enabled=False), owner], prune=True)
-    emulator = Emulator()
-    emulator.settings.timing.domain_verification = 0
-    try:
-        api = WorkMailApi(InProcessClient(emulator))
+    with in_process_api() as api:
         organization_id = apply_spec(api, start)
         apply_spec(api, target, start, organization_id, allow_destructive=True)
         assert remaining(api, target, organization_id) == []
-    finally:
-        emulator.close()
 
 
 def test_a_grantee_replaced_by_a_group_of_the_same_name_keeps_the_permission() -> None:
@@ -252,12 +236,7 @@ def test_a_grantee_replaced_by_a_group_of_the_same_name_keeps_the_permission() -
                          mailbox_permissions=[grant])
     target = WorkMailSpec(OrganizationSpec(alias="grant"), domains=[DomainSpec(domain)], users=[owner],
                           groups=[GroupSpec(name="aide", email=f"aides@{domain}")], mailbox_permissions=[grant])
-    emulator = Emulator()
-    emulator.settings.timing.domain_verification = 0
-    try:
-        api = WorkMailApi(InProcessClient(emulator))
+    with in_process_api() as api:
         organization_id = apply_spec(api, start)
         apply_spec(api, target, start, organization_id, allow_destructive=True)
         assert remaining(api, target, organization_id) == []
-    finally:
-        emulator.close()

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import in_process_api
 from tests.spec_factory import as_cloudformation_sends, organization_spec, resolve_secret
 from tests.spec_strategies import specs, updates
-from workmail_constructs.core.api import WorkMailApi
 from workmail_constructs.core.changes import Plan
 from workmail_constructs.core.model_checks import Problem
 from workmail_constructs.core.plan import PlanError
@@ -22,8 +22,6 @@ from workmail_constructs.core.spec import GroupSpec, MailboxPermissionSpec, User
 from workmail_constructs.core.spec_delta import Narrowed, narrow
 from workmail_constructs.core.spec_reading import from_data
 from workmail_constructs.core.validate import validate
-from workmail_constructs.local import Emulator
-from workmail_constructs.local.inprocess import InProcessClient
 
 
 def documents(previous: WorkMailSpec, declared: WorkMailSpec) -> tuple[Any, Any]:
@@ -214,14 +212,11 @@ def test_a_narrowed_spec_is_never_planned_whole(start: WorkMailSpec) -> None:
     narrowed = narrow(*documents(start, target))
     assert narrowed is not None
     _, declared = narrowed_specs(narrowed)
-    emulator = Emulator()
-    try:
+    with in_process_api() as api:
         with pytest.raises(PlanError, match="only be planned incrementally"):
-            plan_changes(WorkMailApi(InProcessClient(emulator)), declared, None, organization_id="m-" + "0" * 32,
-                         incremental=True, unchanged=narrowed.unchanged)
-        assert emulator.call_counts()["total"] == 0
-    finally:
-        emulator.close()
+            plan_changes(api, declared, None, organization_id="m-" + "0" * 32, incremental=True,
+                         unchanged=narrowed.unchanged)
+        assert api.call_counts().calls == {}
 
 
 # Planning -------------------------------------------------------------------------------
@@ -246,10 +241,7 @@ def test_a_narrowed_update_plans_as_the_whole_update_would(data: st.DataObject) 
     assert bool(validate(narrowed_specs(narrowed)[1], unchanged=narrowed.unchanged)) == bool(problems), problems
     if problems:
         return
-    emulator = Emulator()
-    emulator.settings.timing.domain_verification = 0
-    try:
-        api = WorkMailApi(InProcessClient(emulator))
+    with in_process_api() as api:
         result = reconcile(api, start, resolve_secret=resolve_secret, allow_destructive=True)
         assert result.ok and result.organization_id
         organization_id = result.organization_id
@@ -261,8 +253,6 @@ def test_a_narrowed_update_plans_as_the_whole_update_would(data: st.DataObject) 
         part = plan_changes(api, declared, previous, organization_id=organization_id, incremental=True,
                             unchanged=narrowed.unchanged)
         assert summary(part.plan) == summary(whole.plan)
-    finally:
-        emulator.close()
 
 
 def test_nested_groups_in_the_start_do_not_stop_narrowing_elsewhere() -> None:
@@ -283,10 +273,7 @@ def test_a_grant_beside_a_changed_one_stays_with_prune() -> None:
     target = copy.deepcopy(start)
     target.mailbox_permissions[1] = MailboxPermissionSpec("user00000", "user00002", ["FULL_ACCESS"])
     target.mailbox_permissions.append(MailboxPermissionSpec("user00000", "user00003", ["SEND_AS"]))
-    emulator = Emulator()
-    emulator.settings.timing.domain_verification = 0
-    try:
-        api = WorkMailApi(InProcessClient(emulator))
+    with in_process_api() as api:
         result = reconcile(api, start, resolve_secret=resolve_secret)
         assert result.ok and result.organization_id
         narrowed = narrow(*documents(start, target))
@@ -297,5 +284,3 @@ def test_a_grant_beside_a_changed_one_stays_with_prune() -> None:
         whole = plan_changes(api, target, start, organization_id=result.organization_id, incremental=True)
         assert summary(part.plan) == summary(whole.plan)
         assert sorted(c.action for c in part.plan.changes) == ["create", "update"]
-    finally:
-        emulator.close()

@@ -3,15 +3,8 @@
 
 from __future__ import annotations
 
-from functools import partial
-from typing import TYPE_CHECKING
-
-from ..spec import GroupSpec, UserSpec
 from .base import ApplyContext, KindInfo
 from .links import LinkKindBase
-
-if TYPE_CHECKING:
-    from ..validate import Validator
 
 
 class DelegateKind(LinkKindBase):
@@ -26,10 +19,3 @@ class DelegateKind(LinkKindBase):
 
     def disassociate(self, owner: str, member: str, ctx: ApplyContext) -> None:
         ctx.call("DisassociateDelegateFromResource", ResourceId=owner, EntityId=member)
-
-    def validate(self, v: Validator) -> None:
-        resources = v.spec.resources
-        for ri, resource in enumerate(resources):
-            for i, delegate in enumerate(resource.delegates):
-                v.resolve(delegate, partial(v.item_path, "resources", resources, ri, f"delegates[{i}]"),
-                          (UserSpec, GroupSpec), "user or group")

@@ -7,13 +7,18 @@ truth about them: a member found that is not declared is removed.
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any, ClassVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from botocore.exceptions import ClientError
 
 from ..changes import Change, LinkAddress, LinkKind
 from ..errors import error_code
+from ..spec import GroupSpec, UserSpec
 from .base import ApplyContext, Kind, Phase, PlanContext, Ref, Steps
+
+if TYPE_CHECKING:
+    from ..validate import Validator
 
 LinkChange = Change[LinkAddress, str]
 
@@ -43,6 +48,14 @@ class LinkKindBase(Kind[LinkAddress, str]):
                 if member_key not in want:
                     ctx.add(Change("delete", LinkAddress(self.name, owner.name, member), "no longer declared",
                                    before=member))
+
+    def validate(self, v: Validator) -> None:
+        """Every member (delegate) names a declared user or group, or an existing one."""
+        owners = getattr(v.spec, self.section)
+        for oi, owner in enumerate(owners):
+            for i, member in enumerate(self.links(owner)):
+                v.resolve(member, partial(v.item_path, self.section, owners, oi, f"{self.member_field}[{i}]"),
+                          (UserSpec, GroupSpec), "user or group")
 
     def links(self, owner: Any) -> list[str]:
         members: list[str] = getattr(owner, self.member_field)

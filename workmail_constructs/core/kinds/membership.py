@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from functools import partial
 from typing import TYPE_CHECKING
 
-from ..spec import GroupSpec, UserSpec
+from ..spec import GroupSpec
 from .base import ApplyContext, KindInfo, Phase
 from .links import LinkKindBase
 
@@ -35,11 +34,7 @@ class MembershipKind(LinkKindBase):
         ctx.call("DisassociateMemberFromGroup", GroupId=owner, MemberId=member)
 
     def validate(self, v: Validator) -> None:
-        groups = v.spec.groups
-        for gi, group in enumerate(groups):
-            for i, member in enumerate(group.members):
-                v.resolve(member, partial(v.item_path, "groups", groups, gi, f"members[{i}]"), (UserSpec, GroupSpec),
-                          "user or group")
+        super().validate(v)
         self._cycles(v)
 
     @staticmethod
