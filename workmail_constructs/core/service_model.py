@@ -110,10 +110,7 @@ def valid(shape: Shape) -> Callable[[Any], bool]:
     low = shape.metadata.get("min")
     high = shape.metadata.get("max")
     if kind == "string":
-        enum = frozenset(getattr(shape, "enum", None) or ())
-        pattern = shape.metadata.get("pattern")
-        match = _compiled(pattern).fullmatch if pattern else None
-        shortest, longest = low or 0, high if high is not None else 1 << 62
+        shortest, longest, enum, match = string_constraints(shape)
 
         def string(value: Any) -> bool:
             return (isinstance(value, str) and shortest <= len(value) <= longest
@@ -130,6 +127,18 @@ def valid(shape: Shape) -> Callable[[Any], bool]:
     if kind == "boolean":
         return lambda value: type(value) is bool
     return lambda value: not check(shape, value)
+
+
+@cache
+def string_constraints(
+    shape: Shape,
+) -> tuple[int, int, frozenset[str], Callable[[str], re.Match[str] | None] | None]:
+    """A string shape's constraints: its shortest and longest length, its enum (empty when
+    it has none) and its pattern's whole-value match (None when it has none)."""
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    pattern = shape.metadata.get("pattern")
+    return (low or 0, high if high is not None else 1 << 62, frozenset(getattr(shape, "enum", None) or ()),
+            _compiled(pattern).fullmatch if pattern else None)
 
 
 def _check(shape: Shape, value: Any, path: str) -> Iterator[Violation]:

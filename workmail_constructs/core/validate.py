@@ -24,7 +24,7 @@ from typing import Any
 from . import service_model
 from .kinds.base import kind_word
 from .kinds.domain import TEST_DOMAIN_SUFFIX
-from .model_checks import Problem, WrongType, label, model_problems, output_list_max
+from .model_checks import Problem, WrongType, label, model_problems, output_list_max, spec_clean
 from .spec import (
     GroupSpec,
     ResourceSpec,
@@ -33,7 +33,7 @@ from .spec import (
     WorkMailSpec,
 )
 from .spec_delta import UnchangedEntities
-from .spec_reading import type_errors
+from .spec_reading import collection_paused, type_errors
 
 WORKMAIL_DIRECTORY = "WorkMailDirectory"
 
@@ -90,13 +90,14 @@ def validate(
     # Python with a wrong type (a dict for a UserSpec, a plain-text password) is refused
     # for that alone, before any rule could trip over it. The walk of the model's checks
     # visits every object anyway, so it checks their types on the way.
-    try:
-        if type(spec) is not WorkMailSpec:
-            raise WrongType
-        model = list(model_problems(spec, lambda: ""))
-    except WrongType:
-        return [Problem(error.path, error.message) for error in type_errors(spec, WorkMailSpec)]
-    return model + Validator(spec, existing_domains, existing_entities, directory_type, unchanged).run()
+    with collection_paused():
+        try:
+            if type(spec) is not WorkMailSpec:
+                raise WrongType
+            model = [] if spec_clean(spec) else list(model_problems(spec, lambda: ""))
+        except WrongType:
+            return [Problem(error.path, error.message) for error in type_errors(spec, WorkMailSpec)]
+        return model + Validator(spec, existing_domains, existing_entities, directory_type, unchanged).run()
 
 
 def check(

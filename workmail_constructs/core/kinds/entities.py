@@ -167,14 +167,15 @@ class EntityKindBase(Kind[EntityAddress, E], Generic[E]):
         items: list[E] = getattr(v.spec, self.section)
         allowed = {d.name.lower() for d in v.spec.domains} | v.existing_domains | {v.test_domain}
         reserved = f"{JOURNALING_LOCAL_PART}@{v.test_domain}"
+        names_seen = v.names_seen
         for i, entity in enumerate(items):
             path = partial(v.path, self.section, items, i)
-            if isinstance(entity.name, str):
-                if v.name_taken(entity.name.lower()):
-                    # One namespace for users, groups and resources (the emulator's `names` index).
-                    v.add(f"{path()}.name", f"the name {entity.name!r} is already used by another user, group "
-                                            "or resource (names are case-insensitive)")
-                v.names_seen.add(entity.name.lower())
+            key = entity.name.lower()
+            if key in names_seen or (v.unchanged is not None and v.name_taken(key)):
+                # One namespace for users, groups and resources (the emulator's `names` index).
+                v.add(f"{path()}.name", f"the name {entity.name!r} is already used by another user, group "
+                                        "or resource (names are case-insensitive)")
+            names_seen.add(key)
             self._validate_addresses(v, entity, path, allowed, reserved)
             self.validate_one(v, entity, path)
         # The planner follows a logical id across renames, so one id can name one entity only.
@@ -198,18 +199,22 @@ class EntityKindBase(Kind[EntityAddress, E], Generic[E]):
             v.add(f"{path()}.aliases", "aliases need an enabled entity with a primary email address")
         if len(entity.aliases) > MAX_ALIASES:
             v.add(f"{path()}.aliases", f"at most {MAX_ALIASES} aliases; {len(entity.aliases)} declared")
-        owned = [("email", entity.email)] if entity.email is not None else []
-        owned += [(f"aliases[{i}]", address) for i, address in enumerate(entity.aliases)]
-        for field, address in owned:
-            if not isinstance(address, str) or "@" not in address:
+        email = entity.email
+        owned = entity.aliases if email is None else [email, *entity.aliases]
+        seen = v.addresses_seen
+        for i, address in enumerate(owned):
+            if "@" not in address:
                 continue  # the model's EmailAddress check has reported it
             key = address.lower()
-            domain = key.rpartition("@")[2]
-            taken = v.address_owner(key)
+            taken = seen.get(key)
+            if taken is None and v.unchanged is not None:
+                taken = v.address_owner(key)
             if taken is None:
-                v.addresses_seen[key] = path
-            if taken is None and key != reserved and domain in allowed_domains:
-                continue
+                seen[key] = path
+                if key != reserved and key.rpartition("@")[2] in allowed_domains:
+                    continue
+            field = "email" if email is not None and i == 0 else f"aliases[{i - (email is not None)}]"
+            domain = key.rpartition("@")[2]
             at = f"{path()}.{field}"
             if taken is not None:
                 v.add(at, f"{address} is already used by {taken()} (an address belongs to one entity)")

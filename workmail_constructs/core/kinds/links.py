@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 LinkChange = Change[LinkAddress, str]
 
 
+_MEMBER_KINDS = (UserSpec, GroupSpec)
+
+
 class LinkKindBase(Kind[LinkAddress, str]):
     name: ClassVar[LinkKind]
     # The owners' section ("groups") and what the link is called there ("members").
@@ -52,10 +55,13 @@ class LinkKindBase(Kind[LinkAddress, str]):
     def validate(self, v: Validator) -> None:
         """Every member (delegate) names a declared user or group, or an existing one."""
         owners = getattr(v.spec, self.section)
+        declared = v.entities
         for oi, owner in enumerate(owners):
             for i, member in enumerate(self.links(owner)):
+                if type(declared.get(member.lower())) in _MEMBER_KINDS:
+                    continue  # nearly every member: a declared user or group, with nothing to report
                 v.resolve(member, partial(v.item_path, self.section, owners, oi, f"{self.member_field}[{i}]"),
-                          (UserSpec, GroupSpec), "user or group")
+                          _MEMBER_KINDS, "user or group")
 
     def links(self, owner: Any) -> list[str]:
         members: list[str] = getattr(owner, self.member_field)

@@ -45,10 +45,8 @@ class MembershipKind(LinkKindBase):
         for group in v.spec.groups:
             if isinstance(group.name, str):
                 by_name.setdefault(group.name.lower(), group)
-        graph = {
-            key: [m.lower() for m in group.members if isinstance(m, str) and m.lower() in by_name]
-            for key, group in by_name.items()
-        }
+        # validate() has refused a spec with a field of the wrong type before any rule runs.
+        graph = {key: [m for m in map(str.lower, group.members) if m in by_name] for key, group in by_name.items()}
         component = _components(graph)
         shown = 0
         for gi, group in enumerate(v.spec.groups):
