@@ -1,10 +1,11 @@
-"""The code compiled for each spec class (the fast reader of documents, the fast model check)
-answers exactly as the generic walks it stands in for, on specs and documents with one field
-set to something right or wrong."""
+"""The code compiled for each spec class (the fast reader of documents, the fast model check,
+the writer of the constructs' documents) answers exactly as the generic walks it stands in
+for, on specs and documents with one field set to something right or wrong."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from tests.spec_factory import organization_spec
 from tests.spec_strategies import specs
+from workmail_constructs.constructs.directory import spec_data
 from workmail_constructs.core.model_checks import WrongType, model_problems, spec_clean
 from workmail_constructs.core.spec import SPEC_VERSION, SecretRef, SpecError, UserSpec, WorkMailSpec, to_data
 from workmail_constructs.core.spec_reading import (
@@ -93,3 +95,26 @@ def test_the_compiled_reader_agrees_with_the_reporting_reader(
         assert fast in (slow, SpecError)
         if slow.version == SPEC_VERSION:
             assert from_data(WorkMailSpec, document, cloudformation=cloudformation) == slow
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=specs("fast"))
+def test_the_compiled_writer_leaves_out_defaults_and_reads_back(spec: WorkMailSpec) -> None:
+    data = spec_data(spec)
+    assert from_data(WorkMailSpec, json.loads(json.dumps(data))) == spec
+    assert data["version"] == SPEC_VERSION
+
+    def defaults_left(value: Any, written: Any) -> None:
+        for f in dataclasses.fields(value):
+            item = getattr(value, f.name)
+            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+            if f.name == "version":
+                continue
+            assert (f.name in written) == (item is not None and item != default), (type(value).__name__, f.name)
+            items, written_items = ([item], [written.get(f.name)]) if not isinstance(item, list) else (
+                item, written.get(f.name) or [])
+            for inner, inner_written in zip(items, written_items, strict=True):
+                if dataclasses.is_dataclass(inner):
+                    defaults_left(inner, inner_written or {})
+
+    defaults_left(spec, data)

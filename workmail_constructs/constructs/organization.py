@@ -278,6 +278,7 @@ class Organization(OrganizationBase):
         self._email_monitoring_owner: Construct | None = None
         self._ids: dict[str, dict[str, Declaration]] = {}
         self._secret_ids: dict[int, tuple[secretsmanager.ISecret, str]] = {}
+        self._secret_refs: dict[tuple[str, str | None, str | None], SecretRef] = {}
         self._locator = Locator(self)
 
         self.directory = Directory(self, "Directory", allow_destructive=allow_destructive_changes,
@@ -684,7 +685,12 @@ class Organization(OrganizationBase):
             known = (secret, _secret_id(secret))
             self._secret_ids[id(secret)] = known
             self._handlers.allow_secret(secret)
-        return SecretRef(secret_id=known[1], version_id=version, json_key=json_key)
+        # One SecretRef (frozen) for each use of a secret, shared by the users that make it.
+        key = (known[1], version, json_key)
+        ref = self._secret_refs.get(key)
+        if ref is None:
+            ref = self._secret_refs[key] = SecretRef(secret_id=known[1], version_id=version, json_key=json_key)
+        return ref
 
     def _name_of(self, value: object, kinds: tuple[type, ...], what: str, at: str) -> str:
         """The name ``value`` refers to: a name as given, or a declaration of this organization."""
