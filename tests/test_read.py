@@ -16,7 +16,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from tests.conftest import REGION, unique
 from workmail_constructs.core import api as api_module
 from workmail_constructs.core.api import WorkMailApi, map_concurrent, page_size, request_page_size
-from workmail_constructs.core.read import ReadScope, full_read_calls, read_full, read_organization, read_scoped
+from workmail_constructs.core.read import ReadScope, read_full, read_organization, read_scoped
+from workmail_constructs.core.read_cost import full_read_calls
 from workmail_constructs.core.spec import (
     AccessControlRuleSpec,
     AvailabilityConfigurationSpec,
