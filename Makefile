@@ -13,9 +13,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## The main job: start the embedded WorkMail emulator and run the scripted demo against it.
+## The main job: deploy app.py's organization to the embedded WorkMail emulator (state in .workmail/).
 demo: $(STAMP)
-	$(BIN)/workmail-cdk emulator demo
+	$(BIN)/workmail-cdk deploy --local
 
 ## The whole test suite: lint, type check and tests.
 test: lint typecheck unit

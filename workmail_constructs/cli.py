@@ -218,5 +218,13 @@ def demo(endpoint: str | None) -> None:
     run_demo(endpoint, click.echo)
 
 
+def _register_commands() -> None:
+    from .cli_deploy import deploy
+
+    cli.add_command(deploy)
+
+
+_register_commands()
+
 if __name__ == "__main__":
     main()

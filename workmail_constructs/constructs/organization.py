@@ -339,8 +339,10 @@ class Organization(OrganizationBase):
         domain = Domain(self, id or name, organization=self, domain_name=name, hosted_zone=hosted_zone,
                         default=default, wait_for_verification=wait_for_verification, spf_record=spf_record,
                         dmarc_record=dmarc_record, record_ttl=record_ttl)
-        # Users' addresses need their domain registered first.
-        self.directory.resource.node.add_dependency(domain.resource)
+        # Users' addresses need their domain registered first, and verified: WorkMail refuses an
+        # address in a domain that isn't (RegisterToWorkMail, CreateAlias: MailDomainStateException).
+        # Records the stack publishes are what verifies it, so they come before the directory.
+        self.directory.resource.node.add_dependency(domain.resource, *domain.records)
         self._domains.append(domain)
         return domain
 

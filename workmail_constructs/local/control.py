@@ -1,5 +1,5 @@
 """A client for the emulator's control endpoints: faults, timing, call counts and the
-commands that stand in for events outside WorkMail's API (DNS published, mail arriving)."""
+commands that stand in for events outside WorkMail's API (DNS published, mail arriving, a stack's status)."""
 
 from __future__ import annotations
 
@@ -98,3 +98,16 @@ class EmulatorControl:
         return self.command(
             "verify-domain", OrganizationId=organization_id, DomainName=domain_name, Status=status
         )
+
+    def put_stack(
+        self, stack_name: str, stack_status: str, stack_id: str | None = None, **members: Any
+    ) -> dict[str, Any]:
+        """Record a stack, or its new status, for CloudFormation's DescribeStacks to answer with.
+
+        ``members`` are other members of the Stack shape (StackStatusReason, Description, Outputs,
+        Parameters, Tags) and ``Region``; without ``stack_id``, a new stack gets one.
+        """
+        params: dict[str, Any] = {"StackName": stack_name, "StackStatus": stack_status, **members}
+        if stack_id is not None:
+            params["StackId"] = stack_id
+        return self.command("put-stack", **params)

@@ -32,6 +32,9 @@ _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 
 # Rounds of due timers one request runs at most; more means timers that keep rescheduling themselves.
 MAX_TIMER_ROUNDS = 20
+# Injected faults are for testing callers of WorkMail; the other services a local deploy calls
+# (aws_side/) stand in for infrastructure and answer without them.
+FAULTED_SERVICES = ("workmail", "workmailmessageflow")
 
 
 class Context:
@@ -124,7 +127,7 @@ class Emulator:
 
     @staticmethod
     def _load_operations() -> None:
-        from . import ops  # noqa: F401  (registers every operation handler)
+        from . import aws_side, ops  # noqa: F401  (registers every operation handler)
 
     def now(self) -> float:
         return self._clock() + self.clock_offset
@@ -147,7 +150,8 @@ class Emulator:
         handler = OPERATIONS[service].get(operation)
         if handler is None:
             raise errors.UnknownOperationException(f"Unknown operation {operation}")
-        self._inject_faults(operation)
+        if service in FAULTED_SERVICES:
+            self._inject_faults(operation)
         violations = service_model.check_request(operation, params, service)
         if violations:
             raise _rejection(violations)

@@ -51,6 +51,12 @@ MessageFrozen = _error("MessageFrozen")
 MessageRejected = _error("MessageRejected")
 InvalidContentLocation = _error("InvalidContentLocation")
 
+# Secrets Manager errors (aws_side/secrets.py); it shares InvalidParameterException and
+# ResourceNotFoundException with WorkMail.
+InvalidRequestException = _error("InvalidRequestException")
+ResourceExistsException = _error("ResourceExistsException")
+InvalidNextTokenException = _error("InvalidNextTokenException")
+
 # Errors every AWS JSON service returns but no model declares.
 ValidationException = _error("ValidationException")
 SerializationException = _error("SerializationException")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from io import BufferedIOBase
 from typing import Any
@@ -87,11 +88,21 @@ class Request:
 
 
 class RequestReader:
-    """Reads requests off one connection; ``line`` is the request line once it has been read."""
+    """Reads requests off one connection; ``line`` is the request line once it has been read.
 
-    def __init__(self, rfile: BufferedIOBase, limits: Limits) -> None:
+    ``send_continue`` writes the interim ``100 Continue`` answer. A client that sends
+    ``Expect: 100-continue`` (botocore does on every S3 PutObject) holds its body back until it
+    gets one, for up to a second; it is sent once the announced body is known to fit the caps,
+    so a body over them is refused before it is sent.
+    """
+
+    def __init__(
+        self, rfile: BufferedIOBase, limits: Limits, send_continue: Callable[[], None] | None = None
+    ) -> None:
         self._rfile = rfile
         self._limits = limits
+        self._send_continue = send_continue
+        self._expects_continue = False
         self.line = ""
 
     def read(self) -> Request | None:
@@ -108,6 +119,9 @@ class RequestReader:
             raise _bad(f"Malformed request line {self.line[:200]!r}; expected 'METHOD /path HTTP/1.1'.")
         method, path, version = parts
         headers = self._headers()
+        self._expects_continue = (
+            version == "HTTP/1.1" and str(headers.get("expect", "")).lower() == "100-continue"
+        )
         return Request(method, path, version, headers, self._body(method, headers))
 
     def _headers(self) -> Headers:
@@ -162,14 +176,22 @@ class RequestReader:
         limit = self._limits.max_body_bytes
         if size > limit:
             raise _too_large(limit)
+        if size:
+            self._continue()
         data = self._rfile.read(size) if size else b""
         if len(data) != size:
             raise _bad(f"The body ended after {len(data)} of {size} bytes.")
         return data
 
+    def _continue(self) -> None:
+        if self._expects_continue and self._send_continue is not None:
+            self._expects_continue = False
+            self._send_continue()
+
     def _chunked(self) -> bytes:
         limits = self._limits
         body = bytearray()
+        self._continue()
         while True:
             line = self._rfile.readline(limits.max_line_bytes + 1)
             size_text = str(line, "iso-8859-1").rstrip("\r\n").partition(";")[0].strip()

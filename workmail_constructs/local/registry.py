@@ -20,7 +20,11 @@ TimerAction = Callable[["Context", "Record"], None]
 # Records why a timer's action failed on the object it was working on (a job ends FAILED).
 TimerFailure = Callable[["Context", "Record", str], None]
 
-OPERATIONS: dict[str, dict[str, Handler]] = {"workmail": {}, "workmailmessageflow": {}}
+# By botocore's service name. Besides WorkMail's two APIs, the few operations of other services a
+# local deploy calls (aws_side/): their handlers are registered the same way.
+OPERATIONS: dict[str, dict[str, Handler]] = {
+    "workmail": {}, "workmailmessageflow": {}, "secretsmanager": {}, "s3": {}, "cloudformation": {},
+}
 TIMER_ACTIONS: dict[str, TimerAction] = {}
 TIMER_FAILURES: dict[str, TimerFailure] = {}
 # Emulator-only commands that stand in for what happens outside WorkMail's API

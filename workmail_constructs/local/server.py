@@ -1,9 +1,13 @@
 """HTTP transport for the emulator: WorkMail's JSON 1.1 protocol, the Message Flow REST
-protocol and the emulator's own control endpoints, on one loopback port.
+protocol and the emulator's own control endpoints, on one loopback port; and the few calls of
+Secrets Manager (JSON 1.1), S3 (REST-XML under ``/_s3``) and CloudFormation (query, under
+``/_cloudformation``) a local deploy makes, whose protocols live in ``aws_side/``. This module
+only routes.
 
-The front is defensive: every request it can't read gets an answer (a JSON error with
-a 4xx status) instead of a dropped connection, a hang or a traceback. The caps on its
-size and time are in ``Limits`` and documented in docs/emulator.md.
+The front is defensive: every request it can't read gets an answer (an error with a 4xx
+status, in the protocol of the route it was sent to) instead of a dropped connection, a hang
+or a traceback. The caps on its size and time are in ``Limits`` and documented in
+docs/emulator.md.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from . import errors
+from .aws_side import query_protocol, s3_rest
+from .aws_side.wire import HttpCall, Reply
 from .config import Settings
 from .engine import Emulator
 from .http_request import Headers, Limits, Rejected, RequestReader, decode_object
@@ -33,6 +39,9 @@ _log = logging.getLogger(__name__)
 _CREDENTIAL_REGION = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
 _MESSAGE_PATH = re.compile(r"^/messages/([^/?]+)$")
 CONTROL_PREFIX = "/_emulator/"
+CLOUDFORMATION_PREFIX = "/_cloudformation"
+# The awsJson 1.1 services: X-Amz-Target's prefix, and the service it names.
+_JSON_TARGETS = {"WorkMailService": "workmail", "secretsmanager": "secretsmanager"}
 # How long an answered but unreadable request's remaining input is read before hanging up.
 LINGER_SECONDS = 2.0
 
@@ -58,7 +67,9 @@ class _Handler(BaseHTTPRequestHandler):
     def handle_one_request(self) -> None:
         """Read one request and answer it; any request it can't read gets a 4xx and a closed connection."""
         self.close_connection = True
-        reader = RequestReader(self.rfile, self.server.limits)
+        # Nothing of the previous request on this connection may shape this one's error answer.
+        self.command, self.headers = "", Headers()  # type: ignore[assignment]
+        reader = RequestReader(self.rfile, self.server.limits, self._send_continue)
         try:
             request = reader.read()
             if request is None:
@@ -75,7 +86,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except Rejected as rejected:
             self.close_connection = True
-            self._answer_error(rejected.error)
+            self._answer_error(rejected.error, reader.line)
         except TimeoutError:
             # The client went quiet in the middle of a request: tell it, then hang up. Quiet
             # between requests is an idle connection, closed without a word.
@@ -84,20 +95,32 @@ class _Handler(BaseHTTPRequestHandler):
                 self._answer_error(errors.ServiceError(
                     f"The request was not received within {self.server.limits.idle_timeout:g} seconds.",
                     code="RequestTimeout", status=408,
-                ))
+                ), reader.line)
         except OSError:
             self.close_connection = True
         except Exception:
             # A bug in the front itself: the caller still gets an answer, as the service's 500.
             _log.exception("the emulator's HTTP front failed on %r", reader.line[:200])
             self.close_connection = True
-            self._answer_error(errors.InternalFailure("The emulator failed while reading the request."))
+            self._answer_error(errors.InternalFailure("The emulator failed while reading the request."), reader.line)
 
-    def _answer_error(self, error: errors.ServiceError) -> None:
+    def _send_continue(self) -> None:
+        self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.wfile.flush()
+
+    def _answer_error(self, error: errors.ServiceError, request_line: str) -> None:
+        """The front's own error, in the protocol of the service the request line names."""
         headers = getattr(self, "headers", None)
-        rest = not (isinstance(headers, Headers) and headers.get("X-Amz-Target"))
+        json_api = isinstance(headers, Headers) and headers.get("X-Amz-Target")
+        parts = request_line.split(" ")
+        path = parts[1] if len(parts) == 3 else ""
         try:
-            self._send_error(error, rest=rest)
+            if not json_api and s3_rest.is_s3_path(path):
+                self._send_reply(s3_rest.error_reply(error, head=parts[0] == "HEAD"))
+            elif not json_api and _is_cloudformation_path(path):
+                self._send_reply(query_protocol.error_reply(error, "cloudformation"))
+            else:
+                self._send_error(error, rest=not json_api)
             self.wfile.flush()
             self._linger()
         except OSError:
@@ -123,10 +146,16 @@ class _Handler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
     # Routing ------------------------------------------------------------------
+    # The prefixes of S3, CloudFormation and the control API can't be a WorkMail or Message Flow
+    # path (those are "/" and "/messages/{id}"), and a JSON API call is told by its X-Amz-Target.
     def do_POST(self) -> None:
         target = self.headers.get("X-Amz-Target")
         if target:
-            self._workmail(target)
+            self._json_api(target)
+        elif s3_rest.is_s3_path(self.path):
+            self._s3()
+        elif _is_cloudformation_path(self.path):
+            self._cloudformation()
         elif self.path.startswith(CONTROL_PREFIX):
             self._control("POST")
         elif match := _MESSAGE_PATH.match(self.path):
@@ -135,7 +164,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(errors.UnknownOperationException(f"No operation at POST {self.path}"), rest=True)
 
     def do_GET(self) -> None:
-        if self.path.startswith(CONTROL_PREFIX):
+        if s3_rest.is_s3_path(self.path):
+            self._s3()
+        elif _is_cloudformation_path(self.path):
+            self._cloudformation()
+        elif self.path.startswith(CONTROL_PREFIX):
             self._control("GET")
         elif match := _MESSAGE_PATH.match(self.path):
             self._messageflow("GetRawMessageContent", match.group(1))
@@ -143,27 +176,60 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(errors.UnknownOperationException(f"No operation at GET {self.path}"), rest=True)
 
     def do_DELETE(self) -> None:
-        if self.path.startswith(CONTROL_PREFIX):
+        if s3_rest.is_s3_path(self.path):
+            self._s3()
+        elif self.path.startswith(CONTROL_PREFIX):
             self._control("DELETE")
         else:
             self._send_error(errors.UnknownOperationException(f"No operation at DELETE {self.path}"), rest=True)
+
+    def do_PUT(self) -> None:
+        self._s3_only()
+
+    def do_HEAD(self) -> None:
+        self._s3_only()
+
+    def _s3_only(self) -> None:
+        """PUT and HEAD are S3's methods; elsewhere they are refused as before S3 was served."""
+        if not s3_rest.is_s3_path(self.path):
+            raise Rejected(405, "UnknownOperationException", f"The method {self.command} is not supported.")
+        self._s3()
 
     # Protocols ----------------------------------------------------------------
     def _decode(self) -> dict[str, Any]:
         """The body as a JSON object (any route's body must be one)."""
         return decode_object(self.body, self.server.limits.max_json_depth)
 
-    def _workmail(self, target: str) -> None:
+    def _json_api(self, target: str) -> None:
         prefix, _, operation = target.partition(".")
         try:
-            if prefix != "WorkMailService" or not operation:
+            service = _JSON_TARGETS.get(prefix)
+            if service is None or not operation:
                 raise errors.UnknownOperationException(f"Unknown target {target[:200]}")
             params = self._decode()
-            result = self.server.emulator.call(operation, params, self._region())
+            result = self.server.emulator.call(operation, params, self._region(), service=service)
         except errors.ServiceError as exc:
             self._send_error(exc)
             return
         self._send_json(200, result, "application/x-amz-json-1.1")
+
+    def _http_call(self, prefix: str) -> HttpCall:
+        path, _, query = self.path.partition("?")
+        return HttpCall(self.command, path[len(prefix):], query, self.headers, self.body,  # type: ignore[arg-type]
+                        self._region())
+
+    def _s3(self) -> None:
+        self._send_reply(s3_rest.answer(self.server.emulator, self._http_call(s3_rest.PREFIX)))
+
+    def _cloudformation(self) -> None:
+        call = self._http_call(CLOUDFORMATION_PREFIX)
+        if call.method not in ("GET", "POST") or call.path not in ("", "/"):
+            reply = query_protocol.error_reply(errors.ServiceError(
+                f"No operation at {call.method} {self.path[:200]}; CloudFormation's query API is POST "
+                f"{CLOUDFORMATION_PREFIX}/.", code="InvalidAction"), "cloudformation")
+        else:
+            reply = query_protocol.answer(self.server.emulator, "cloudformation", call)
+        self._send_reply(reply)
 
     def _messageflow(self, operation: str, message_id: str) -> None:
         try:
@@ -230,21 +296,32 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, payload, content_type, error_type)
 
     def _send(self, status: int, payload: bytes, content_type: str, error_type: str | None = None) -> None:
-        # One write per response: status line, headers and body together.
-        lines = [
-            f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}",
-            f"Content-Type: {content_type}",
-            f"Content-Length: {len(payload)}",
-            f"x-amzn-RequestId: {uuid.uuid4()}",
-        ]
+        headers = [("x-amzn-RequestId", str(uuid.uuid4()))]
         if error_type:
-            lines.append(f"x-amzn-ErrorType: {error_type}:")
+            headers.append(("x-amzn-ErrorType", f"{error_type}:"))
+        self._send_reply(Reply(status, payload, content_type, tuple(headers)))
+
+    def _send_reply(self, reply: Reply) -> None:
+        # One write per response: status line, headers and body together. A HEAD answer has the
+        # headers of the GET it stands for, and no body.
+        length = len(reply.body) if reply.length is None else reply.length
+        lines = [f"HTTP/1.1 {reply.status} {self.responses.get(reply.status, ('',))[0]}"]
+        if reply.content_type is not None:
+            lines.append(f"Content-Type: {reply.content_type}")
+        lines.append(f"Content-Length: {length}")
+        lines += [f"{name}: {value}" for name, value in reply.headers]
         if self.close_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        payload = b"" if getattr(self, "command", None) == "HEAD" else reply.body
         self.wfile.write(head + payload)
         if self.server.verbose:
-            self.log_request(status, len(payload))
+            self.log_request(reply.status, len(payload))
+
+
+def _is_cloudformation_path(path: str) -> bool:
+    bare = path.split("?", 1)[0]
+    return bare == CLOUDFORMATION_PREFIX or bare.startswith(CLOUDFORMATION_PREFIX + "/")
 
 
 def _only(params: dict[str, Any], *names: str) -> None:
