@@ -22,8 +22,9 @@ import pytest
 from workmail_constructs.local.server import EmulatorServer
 
 APP = Path(__file__).parent / "fixtures" / "local_deploy_app"
+# Wide enough that rich wraps no line the tests look for.
 ENV = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-       "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+       "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "COLUMNS": "200"}
 
 
 def workmail_cdk(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -85,9 +86,40 @@ def test_a_second_deploy_changes_nothing(first: subprocess.CompletedProcess[str]
     assert "+ " not in again.stderr and "~ " not in again.stderr
 
 
+def test_plan_after_a_deploy_has_nothing_to_do(first: subprocess.CompletedProcess[str], project: Path) -> None:
+    assert first.returncode == 0, first.stderr
+    planned = workmail_cdk("plan", "--local", "--detailed-exitcode", cwd=project)
+    assert planned.returncode == 0, planned.stderr
+    assert planned.stdout.startswith("No changes.")
+
+
+def test_drift_shows_in_plan_and_a_deploy_puts_it_back(first: subprocess.CompletedProcess[str],
+                                                        project: Path) -> None:
+    assert first.returncode == 0, first.stderr
+    with workmail(project) as client:
+        organization = client.list_organizations()["OrganizationSummaries"][0]["OrganizationId"]
+        bob = next(u for u in client.list_users(OrganizationId=organization)["Users"] if u["Name"] == "bob")
+        client.update_user(OrganizationId=organization, UserId=bob["Id"], DisplayName="Robert (console)")
+    planned = workmail_cdk("plan", "--local", "--refresh", "--detailed-exitcode", cwd=project)
+    assert planned.returncode == 2, planned.stderr
+    assert 'display_name: "Robert (console)" → Bob' in planned.stdout
+    as_json = workmail_cdk("plan", "--local", "--format", "json", cwd=project)
+    assert as_json.returncode == 0 and json.loads(as_json.stdout)["summary"]["update"] == 1
+    deployed = workmail_cdk("deploy", "--local", cwd=project)
+    assert deployed.returncode == 0, deployed.stderr
+    assert "Put back what was changed outside the app (drift) in OrganizationDirectory" in deployed.stdout
+    assert workmail_cdk("plan", "--local", "--detailed-exitcode", cwd=project).returncode == 0
+
+
 def test_a_changed_app_deploys_as_an_update(first: subprocess.CompletedProcess[str], project: Path) -> None:
     assert first.returncode == 0, first.stderr
     set_variant(project, "changed")
+    planned = workmail_cdk("plan", "--local", "--detailed-exitcode", cwd=project)
+    assert planned.returncode == 2, planned.stderr
+    lines = [" ".join(line.split()) for line in planned.stdout.splitlines()]
+    assert any(line.startswith("+ user carol") for line in lines)
+    assert any(line.startswith("~ user alice changed: aliases") for line in lines)
+    assert any(line.startswith("~ user bob changed: display_name") for line in lines)
     changed = workmail_cdk("deploy", "--local", cwd=project)
     assert changed.returncode == 0, changed.stderr
     assert "~ update  OrganizationDirectory" in changed.stderr

@@ -220,8 +220,10 @@ def demo(endpoint: str | None) -> None:
 
 def _register_commands() -> None:
     from .cli_deploy import deploy
+    from .cli_plan import plan
 
     cli.add_command(deploy)
+    cli.add_command(plan)
 
 
 _register_commands()

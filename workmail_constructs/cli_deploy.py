@@ -167,6 +167,8 @@ def _report(console: Console, stack: str, outcome: Outcome, summaries: list[Orga
         console.print(f"[bold]{stack}[/]: deployed locally in {seconds:.1f} s ({done}).")
     else:
         console.print(f"[bold]{stack}[/]: no changes.")
+    if outcome.drift_corrected:
+        console.print(f"Put back what was changed outside the app (drift) in {', '.join(outcome.drift_corrected)}.")
     if outcome.not_emulated:
         listed = ", ".join(f"{count} {kind}" for kind, count in sorted(outcome.not_emulated.items()))
         console.print(f"Not emulated ({sum(outcome.not_emulated.values())}): {listed}.")

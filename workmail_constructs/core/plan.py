@@ -115,6 +115,27 @@ def incremental_scope(previous: WorkMailSpec | None, declared: WorkMailSpec) -> 
     return scope
 
 
+def declared_scope(previous: WorkMailSpec | None, declared: WorkMailSpec) -> ReadScope:
+    """What to read for a plan that compares only the objects the specs name (``plan``
+    without ``--refresh``): the organization, its domains, the users, groups and resources
+    either spec declares with their mailbox permissions, and the policy sections. Objects
+    neither names (made in the console) are not read, so they are neither drift nor
+    deletions; a full read finds them."""
+    scope = ReadScope(organization=True, quotas=compared_quotas(declared), sections={
+        "domains", "access_control_rules", "retention_policy", "mobile_device_access_rules",
+        "mobile_device_access_overrides", "impersonation_roles", "inbound_dmarc", "email_monitoring",
+        "availability_configurations",
+    })
+    for spec in (previous, declared):
+        if spec is None:
+            continue
+        for section in ENTITY_SECTIONS:
+            names = {e.name for e in getattr(spec, section)}
+            _scope_names(scope, section).update(names)
+            scope.mailbox_permissions.update(names)
+    return scope
+
+
 def compared_quotas(declared: WorkMailSpec) -> set[str]:
     """The users whose mailbox quota a plan compares: those that declare one."""
     return {u.name.lower() for u in declared.users if u.mailbox_quota_mb is not None}

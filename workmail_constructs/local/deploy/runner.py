@@ -22,8 +22,10 @@ from typing import Any, Literal, Protocol
 import boto3
 from botocore.config import Config
 
+from ...core.api import WorkMailApi
 from ..control import EmulatorControl
 from .assembly import StackArtifact
+from .declared import DIRECTORY_TYPE, deployed_directory, plan_directory
 from .intrinsics import Evaluator, Pseudo, TemplateError, as_sent, references
 from .resources import (
     CustomResourceRequest,
@@ -64,14 +66,18 @@ class Outcome:
     not_emulated: dict[str, int] = field(default_factory=dict)
     organizations: list[str] = field(default_factory=list)
     verified_domains: list[str] = field(default_factory=list)
+    # Directories whose objects were changed behind the deploy's back, and put back.
+    drift_corrected: list[str] = field(default_factory=list)
 
 
 class LocalDeploy:
     def __init__(self, stack: StackArtifact, state: StateDirectory, endpoint: str, *, default_region: str,
                  default_account: str, progress: Progress, timeout: float = 1800.0,
-                 external_dns: ExternalDns = "verified") -> None:
+                 external_dns: ExternalDns = "verified", correct_drift: bool = True) -> None:
         self.artifact = stack
         self.external_dns = external_dns
+        self.correct_drift = correct_drift
+        self.drifted: set[str] = set()
         self.state = state
         self.endpoint = endpoint
         self.progress = progress
@@ -103,6 +109,7 @@ class LocalDeploy:
                 del self.record.resources[logical_id]
                 self.state.save(self.record)
             self._stack_status("UPDATE_COMPLETE" if self.outcome.changes else "CREATE_COMPLETE")
+        self.outcome.drift_corrected = sorted(self.drifted)
         self.outcome.organizations = [r.physical_id for r in self.record.resources.values()
                                       if r.type == "Custom::WorkMailOrganization"]
         return self.outcome
@@ -153,7 +160,7 @@ class LocalDeploy:
                               "CloudFormation can't update that either: rename the construct")
         if how == "not emulated":
             self.outcome.not_emulated[resource_type] = self.outcome.not_emulated.get(resource_type, 0) + 1
-        if previous is not None and previous.properties == properties:
+        if previous is not None and previous.properties == properties and not self._drifted(logical_id, previous):
             self.made[logical_id] = Made(previous.physical_id, previous.attributes)
             return None
         action: Action = "create" if previous is None else "update"
@@ -181,6 +188,24 @@ class LocalDeploy:
             return previous
         return None
 
+    def _drifted(self, logical_id: str, previous: ResourceRecord) -> bool:
+        """Whether a directory deployed as declared no longer matches its spec: something
+        changed its objects behind the deploy's back. Unlike CloudFormation, which leaves
+        drift alone until the template changes, a local deploy puts them back (as
+        ``terraform apply`` does)."""
+        if previous.type != DIRECTORY_TYPE or not self.correct_drift:
+            return False
+        directory = deployed_directory(logical_id, previous.properties, self.artifact)
+        api = WorkMailApi.create(endpoint_url=self.endpoint, region=self.record.region, aws_access_key_id="local",
+                                 aws_secret_access_key="local")
+        # The organization and its domains are their own resources' to change, not the directory's.
+        changes = [c for c in plan_directory(api, directory, refresh=False).changes
+                   if c.kind not in ("organization", "domain")]
+        if not changes:
+            return False
+        self.drifted.add(logical_id)
+        return True
+
     def _make(self, logical_id: str, resource_type: str, properties: dict[str, Any],
               previous: ResourceRecord | None) -> Made:
         how = handling(resource_type)
@@ -199,10 +224,15 @@ class LocalDeploy:
 
     def _handler(self, logical_id: str, resource_type: str, properties: dict[str, Any],
                  previous: ResourceRecord | None) -> Made:
+        old = previous.properties if previous is not None else None
+        if logical_id in self.drifted and old is not None:
+            # The same spec as before: the handler would narrow the update to nothing. Without
+            # the old spec it plans the whole directory against what is there.
+            old = {k: v for k, v in old.items() if k not in ("Spec", "SpecLocation", "SpecSummary")}
         request = CustomResourceRequest(
             request_type="Create" if previous is None else "Update", resource_type=resource_type,
             logical_id=logical_id, stack_id=self.record.stack_id, properties=properties,
-            old_properties=previous.properties if previous is not None else None,
+            old_properties=old,
             physical_id=previous.physical_id if previous is not None else None,
         )
         spec = properties.get("Spec")
