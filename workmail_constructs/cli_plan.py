@@ -5,11 +5,14 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import click
 
 from .local.config import DEFAULT_ACCOUNT, DEFAULT_REGION
+
+if TYPE_CHECKING:
+    from .core.changes import Plan
 
 Format = Literal["text", "markdown", "json"]
 # terraform plan -detailed-exitcode: 0 no changes, 1 error, 2 changes.
@@ -45,9 +48,7 @@ def plan(local: bool, app: str | None, state_dir: Path, stack: str | None, refre
     if not local:
         raise click.UsageError("only the local plan is built in yet: add --local")
     from .core.api import WorkMailApi
-    from .core.changes import Plan
     from .core.plan import PlanError
-    from .core.render import render_json, render_markdown, render_text
     from .core.validate import SpecValidationError
     from .local.deploy.assembly import AssemblyError, app_command, pick_stack, read_stacks, synthesize
     from .local.deploy.declared import DeclaredError, declared_directories, plan_directory
@@ -80,6 +81,13 @@ def plan(local: bool, app: str | None, state_dir: Path, stack: str | None, refre
         raise click.ClickException(f"{artifact.name}: {exc}") from None
     finally:
         server.stop()
+    emit_plans(plans, output_format, detailed_exitcode)
+
+
+def emit_plans(plans: list[Plan], output_format: Format, detailed_exitcode: bool) -> None:
+    """Print each plan in ``output_format``; with ``detailed_exitcode``, exit 2 if any has changes."""
+    from .core.render import render_json, render_markdown, render_text
+
     for one in plans:
         if output_format == "json":
             click.echo(render_json(one))

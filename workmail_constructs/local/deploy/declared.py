@@ -22,6 +22,7 @@ from ...core.spec import SpecError, WorkMailSpec
 from ...core.spec_reading import from_data, parse_json
 from .assembly import StackArtifact
 from .intrinsics import Evaluator, Pseudo, TemplateError, as_sent
+from .resources import Made, hosted_zone, placeholder
 from .state import StackRecord
 
 DIRECTORY_TYPE = "Custom::WorkMailDirectory"
@@ -43,15 +44,25 @@ class DeclaredDirectory:
 
 
 def declared_directories(artifact: StackArtifact, record: StackRecord | None, *, default_region: str,
-                         default_account: str) -> list[DeclaredDirectory]:
+                         default_account: str, stand_ins: bool = False) -> list[DeclaredDirectory]:
+    """The directories ``artifact`` declares, their references evaluated against what the
+    local deploy recorded (``record``). A resource it didn't make is "known after deploy";
+    with ``stand_ins``, every resource is the stand-in a local deploy would make of it
+    (values of the right shape, the same for the same stack and logical id), for comparing
+    two assemblies with no deploy at all."""
     region = record.region if record else artifact.region or default_region
     account = record.account if record else artifact.account or default_account
     pseudo = Pseudo(account=account, region=region, stack_name=artifact.name,
                     stack_id=record.stack_id if record else f"arn:aws:cloudformation:{region}:{account}:stack/"
                                                             f"{artifact.name}/(known after deploy)")
+    resources = artifact.template.get("Resources") or {}
 
     def lookup(logical_id: str, attribute: str | None) -> Any:
         deployed = record.resources.get(logical_id) if record else None
+        if deployed is None and stand_ins:
+            made = stand_in(str(resources.get(logical_id, {}).get("Type")), logical_id, pseudo)
+            return made.physical_id if attribute is None else made.attributes.get(attribute,
+                                                                                 f"{made.physical_id}.{attribute}")
         if deployed is None:
             return f"(known after deploy: {logical_id}{'.' + attribute if attribute else ''})"
         if attribute is None:
@@ -76,6 +87,18 @@ def declared_directories(artifact: StackArtifact, record: StackRecord | None, *,
             deployed=_spec(logical_id, deployed.properties, artifact) if deployed is not None else None,
         ))
     return found
+
+
+def stand_in(resource_type: str, logical_id: str, pseudo: Pseudo) -> Made:
+    """What a resource would be, by its type, without deploying anything."""
+    if resource_type == "AWS::Route53::HostedZone":
+        return hosted_zone(logical_id, {}, pseudo)
+    made = placeholder(resource_type, logical_id, pseudo)
+    if resource_type == "AWS::SecretsManager::Secret":
+        # Ref of a secret is its ARN.
+        made.physical_id = (f"arn:aws:secretsmanager:{pseudo.region}:{pseudo.account}:secret:"
+                            f"{made.physical_id[:40]}-AbCdEf")
+    return made
 
 
 def plan_directory(api: WorkMailApi, declared: DeclaredDirectory, *, refresh: bool) -> Plan:
