@@ -221,11 +221,13 @@ def demo(endpoint: str | None) -> None:
 def _register_commands() -> None:
     from .cli_deploy import deploy
     from .cli_diff import diff
+    from .cli_dns import dns
     from .cli_plan import plan
 
     cli.add_command(deploy)
     cli.add_command(plan)
     cli.add_command(diff)
+    cli.add_command(dns)
 
 
 _register_commands()
