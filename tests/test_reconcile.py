@@ -33,6 +33,7 @@ from workmail_constructs.core.spec import (
     UserSpec,
     WorkMailSpec,
 )
+from workmail_constructs.core.validate import SpecValidationError
 from workmail_constructs.local import EmulatorControl
 
 ROOT = Path(__file__).parent.parent
@@ -240,3 +241,27 @@ def test_a_grantee_replaced_by_a_group_of_the_same_name_keeps_the_permission() -
         organization_id = apply_spec(api, start)
         apply_spec(api, target, start, organization_id, allow_destructive=True)
         assert remaining(api, target, organization_id) == []
+
+
+def test_an_adopted_organization_plans_without_declaring_what_exists() -> None:
+    """Addresses in a domain the organization has and members that exist need no declaring:
+    the spec is checked against what the full read found, and what it doesn't declare is
+    left alone (no pruning)."""
+    with in_process_api() as api:
+        organization_id = api.call("CreateOrganization", Alias="adopted-org")["OrganizationId"]
+        api.call("RegisterMailDomain", OrganizationId=organization_id, DomainName="legacy.example")
+        legacy = api.call("CreateUser", OrganizationId=organization_id, Name="legacy", DisplayName="Legacy")
+        declared = WorkMailSpec(
+            organization=OrganizationSpec(alias="adopted-org", organization_id=organization_id),
+            users=[UserSpec("newcomer", "Newcomer", email="newcomer@legacy.example")],
+            groups=[GroupSpec("team", enabled=False, members=["legacy", "newcomer"])],
+            prune=False,
+        )
+        planned = plan_changes(api, declared)
+        keys = {(c.kind, c.action, str(c.address)) for c in planned.plan.changes}
+        assert not any(action == "delete" for _, action, _ in keys)
+        assert {kind for kind, _, _ in keys} >= {"user", "group", "group_member"}
+        assert legacy["UserId"] in {u.id for u in planned.actual.users.values()}
+        # Before the organization exists, the same names are unknown: refused before any read.
+        with pytest.raises(SpecValidationError, match=r"legacy\.example is not a declared or existing domain"):
+            plan_changes(api, dataclasses.replace(declared, organization=OrganizationSpec(alias="other-org")))

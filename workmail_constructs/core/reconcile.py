@@ -13,7 +13,7 @@ from .api import WorkMailApi
 from .apply import ApplyResult, ProgressEvent, Timeouts, apply
 from .changes import Plan
 from .plan import PlanError, compared_quotas, incremental_scope, plan
-from .read import read_full, read_organization, read_scoped
+from .read import WORKMAIL_DIRECTORY, read_full, read_organization, read_scoped
 from .spec import SecretRef, WorkMailSpec
 from .spec_delta import UnchangedEntities
 from .state import ActualState
@@ -45,10 +45,16 @@ def plan_changes(
     out of both, are declared too.
     """
     if declared is not None:
-        check(declared, unchanged=unchanged)
-        organization_id = organization_id or declared.organization.organization_id
+        # Read with care: the spec is not checked yet, and may not even be of its types.
+        organization_id = organization_id or getattr(declared.organization, "organization_id", None)
     actual = ActualState()
     scope = incremental_scope(previous, declared) if incremental and declared is not None else None
+    # An organization that exists (one adopted, say) has domains and users the spec may use
+    # without declaring them; a full read finds them all, so the spec is checked against
+    # them after it. Otherwise the spec is checked before anything is read.
+    check_after_read = declared is not None and isinstance(organization_id, str) and scope is None
+    if declared is not None and not check_after_read:
+        check(declared, unchanged=unchanged)
     if unchanged is not None and scope is None:
         # Planned whole, a narrowed spec would read as the removal of everything it leaves out.
         raise PlanError("a spec narrowed to its changes can only be planned incrementally, against its previous spec")
@@ -60,6 +66,11 @@ def plan_changes(
             actual = ActualState(organization=read_organization(api, organization_id))
         else:
             actual = read_full(api, organization_id, max_workers=max_workers, quotas=compared_quotas(declared))
+    if check_after_read and declared is not None:
+        check(declared, unchanged=unchanged, existing_domains=actual.domains,
+              existing_entities=[*actual.users, *actual.groups, *actual.resources],
+              directory_type=(actual.organization.directory_type or WORKMAIL_DIRECTORY) if actual.organization
+              else WORKMAIL_DIRECTORY)
     return Planned(plan(declared, actual, previous, scope=scope), actual)
 
 
