@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from .cli_options import app_options
 from .local.config import DEFAULT_ACCOUNT, DEFAULT_REGION
 
 if TYPE_CHECKING:
@@ -29,10 +30,7 @@ _MARKS = {"create": "[green]+[/]", "update": "[yellow]~[/]", "replace": "[yellow
 @click.command()
 @click.option("--local", "local", is_flag=True,
               help="Deploy to the embedded WorkMail emulator (the only target built in; AWS is `cdk deploy`).")
-@click.option("--app", help="Command that runs the CDK app (default: the \"app\" of ./cdk.json).")
-@click.option("--state", "state_dir", default=".workmail", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Directory of the local deploy's state.")
-@click.option("--stack", help="The stack to deploy, when the app has more than one.")
+@app_options("deploy")
 @click.option("--external-dns", type=click.Choice(["verified", "pending"]), default="verified", show_default=True,
               help="A domain whose DNS records the stack doesn't publish (no hosted zone): take its records as "
                    "published by whoever runs its DNS (verified), or leave it pending.")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Literal
 
 import click
 
+from .cli_options import app_options
 from .local.config import DEFAULT_ACCOUNT, DEFAULT_REGION
 
 if TYPE_CHECKING:
@@ -22,10 +23,7 @@ CHANGES_EXIT = 2
 @click.command()
 @click.option("--local", "local", is_flag=True,
               help="Compare with the embedded emulator's state of `deploy --local` (the only target built in yet).")
-@click.option("--app", help="Command that runs the CDK app (default: the \"app\" of ./cdk.json).")
-@click.option("--state", "state_dir", default=".workmail", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Directory of the local deploy's state.")
-@click.option("--stack", help="The stack to plan, when the app has more than one.")
+@app_options("plan")
 @click.option("--refresh", is_flag=True,
               help="Read the whole organization, so objects changed or made outside the app show up (drift).")
 @click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text",
