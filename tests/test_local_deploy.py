@@ -120,6 +120,7 @@ def test_a_changed_app_deploys_as_an_update(first: subprocess.CompletedProcess[s
     assert any(line.startswith("+ user carol") for line in lines)
     assert any(line.startswith("~ user alice changed: aliases") for line in lines)
     assert any(line.startswith("~ user bob changed: display_name") for line in lines)
+    assert any(line.startswith("~ access_control_rule no-imap changed: actions") for line in lines)
     changed = workmail_cdk("deploy", "--local", cwd=project)
     assert changed.returncode == 0, changed.stderr
     assert "~ update  OrganizationDirectory" in changed.stderr

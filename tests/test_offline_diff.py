@@ -40,7 +40,8 @@ def test_the_diff_lists_what_the_branch_changes(assemblies: dict[str, Path]) -> 
     assert any(line.startswith("+ user carol") for line in lines)
     assert any(line.startswith("~ user alice changed: aliases") for line in lines)
     assert any(line.startswith("~ user bob changed: display_name") for line in lines)
-    assert "Plan: 2 to create, 2 to update, 0 to replace, 0 to delete (0 destructive)." in lines
+    assert any(line.startswith("~ access_control_rule no-imap changed: actions") for line in lines)
+    assert "Plan: 2 to create, 3 to update, 0 to replace, 0 to delete (0 destructive)." in lines
     # No throwaway organization id: the reader knows none.
     assert not any("m-" in line for line in lines)
 
