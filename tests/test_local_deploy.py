@@ -76,6 +76,15 @@ def test_a_first_deploy_creates_everything_and_ends_with_the_organization(
     assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
     assert stat.S_IMODE((project / ".workmail").stat().st_mode) == 0o700
     assert len(json.loads(secrets.read_text())) == 2, "the password and the spare secret"
+    # The handlers ask CloudFormation about their stack (is it rolling back?): the emulator knows it.
+    server = EmulatorServer(state=project / ".workmail" / "emulator.sqlite").start()
+    try:
+        cloudformation = boto3.client("cloudformation", endpoint_url=server.endpoint_url + "/_cloudformation",
+                                      region_name="us-east-1", aws_access_key_id="local",
+                                      aws_secret_access_key="local")
+        assert cloudformation.describe_stacks(StackName="LocalMail")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    finally:
+        server.stop()
 
 
 def test_a_second_deploy_changes_nothing(first: subprocess.CompletedProcess[str], project: Path) -> None:

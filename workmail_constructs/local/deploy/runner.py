@@ -95,7 +95,8 @@ class LocalDeploy:
     def run(self) -> Outcome:
         with _service_endpoints(self.endpoint, self.record.region):
             self._publish_assets()
-            self._stack_status("UPDATE_IN_PROGRESS" if self.record.resources else "CREATE_IN_PROGRESS")
+            new_stack = not self.record.resources
+            self._stack_status("CREATE_IN_PROGRESS" if new_stack else "UPDATE_IN_PROGRESS")
             replaced: list[tuple[str, ResourceRecord]] = []
             declared = self._declared()
             for logical_id in self._order(declared):
@@ -108,7 +109,7 @@ class LocalDeploy:
                 self._delete(logical_id, self.record.resources[logical_id], "delete")
                 del self.record.resources[logical_id]
                 self.state.save(self.record)
-            self._stack_status("UPDATE_COMPLETE" if self.outcome.changes else "CREATE_COMPLETE")
+            self._stack_status("CREATE_COMPLETE" if new_stack else "UPDATE_COMPLETE")
         self.outcome.drift_corrected = sorted(self.drifted)
         self.outcome.organizations = [r.physical_id for r in self.record.resources.values()
                                       if r.type == "Custom::WorkMailOrganization"]
