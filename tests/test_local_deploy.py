@@ -6,7 +6,6 @@ adding a change to the app, as successive pull requests would)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import stat
 import subprocess
@@ -19,17 +18,8 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.cli_runs import APP, assert_the_branch_changes, workmail_cdk
 from workmail_constructs.local.server import EmulatorServer
-
-APP = Path(__file__).parent / "fixtures" / "local_deploy_app"
-# Wide enough that rich wraps no line the tests look for.
-ENV = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-       "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "COLUMNS": "200"}
-
-
-def workmail_cdk(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from workmail_constructs.cli import main; main()", *args],
-                          cwd=cwd, env=ENV, capture_output=True, text=True, timeout=600, check=False)
 
 
 def set_variant(project: Path, variant: str | None) -> None:
@@ -125,11 +115,7 @@ def test_a_changed_app_deploys_as_an_update(first: subprocess.CompletedProcess[s
     set_variant(project, "changed")
     planned = workmail_cdk("plan", "--local", "--detailed-exitcode", cwd=project)
     assert planned.returncode == 2, planned.stderr
-    lines = [" ".join(line.split()) for line in planned.stdout.splitlines()]
-    assert any(line.startswith("+ user carol") for line in lines)
-    assert any(line.startswith("~ user alice changed: aliases") for line in lines)
-    assert any(line.startswith("~ user bob changed: display_name") for line in lines)
-    assert any(line.startswith("~ access_control_rule no-imap changed: actions") for line in lines)
+    assert_the_branch_changes(planned.stdout)
     changed = workmail_cdk("deploy", "--local", cwd=project)
     assert changed.returncode == 0, changed.stderr
     assert "~ update  OrganizationDirectory" in changed.stderr

@@ -4,27 +4,19 @@ with no AWS, no credentials and no deploy, for inline and S3-asset specs alike."
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-APP = Path(__file__).parent / "fixtures" / "local_deploy_app"
-ENV = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-       "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "COLUMNS": "200"}
+from tests.cli_runs import APP, ENV, assert_the_branch_changes, workmail_cdk
 
 
 def synthesize(outdir: Path, variant: str) -> Path:
     env = {**ENV, "CDK_OUTDIR": str(outdir), "CDK_CONTEXT_JSON": json.dumps({"variant": variant})}
     subprocess.run([sys.executable, "app.py"], cwd=APP, env=env, check=True, capture_output=True, timeout=300)
     return outdir
-
-
-def workmail_cdk(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from workmail_constructs.cli import main; main()", *args],
-                          env=ENV, capture_output=True, text=True, timeout=600, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +28,7 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_the_diff_lists_what_the_branch_changes(assemblies: dict[str, Path]) -> None:
     result = workmail_cdk("diff", str(assemblies[""]), str(assemblies["changed"]), "--detailed-exitcode")
     assert result.returncode == 2, result.stderr
-    lines = [" ".join(line.split()) for line in result.stdout.splitlines()]
-    assert any(line.startswith("+ user carol") for line in lines)
-    assert any(line.startswith("~ user alice changed: aliases") for line in lines)
-    assert any(line.startswith("~ user bob changed: display_name") for line in lines)
-    assert any(line.startswith("~ access_control_rule no-imap changed: actions") for line in lines)
+    lines = assert_the_branch_changes(result.stdout)
     assert "Plan: 2 to create, 3 to update, 0 to replace, 0 to delete (0 destructive)." in lines
     # No throwaway organization id: the reader knows none.
     assert not any("m-" in line for line in lines)

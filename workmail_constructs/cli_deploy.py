@@ -52,7 +52,7 @@ def deploy(local: bool, app: str | None, state_dir: Path, stack: str | None, ext
         raise click.UsageError("only the local deploy is built in: add --local (deploy to AWS with `cdk deploy`)")
     from rich.console import Console
 
-    from .core.api import WorkMailApi
+    from .local.clients import workmail_api
     from .local.deploy.assembly import AssemblyError, app_command, pick_stack, read_stacks, synthesize
     from .local.deploy.runner import DeployError, LocalDeploy
     from .local.deploy.state import StateDirectory
@@ -84,8 +84,7 @@ def deploy(local: bool, app: str | None, state_dir: Path, stack: str | None, ext
                                default_account=DEFAULT_ACCOUNT, progress=progress, external_dns=external_dns)
         started = time.monotonic()
         outcome = deployer.run()
-        api = WorkMailApi.create(endpoint_url=server.endpoint_url, region=deployer.record.region,
-                                 aws_access_key_id="local", aws_secret_access_key="local")
+        api = workmail_api(server.endpoint_url, deployer.record.region)
         summaries = [s for s in (summarize(api, organization) for organization in outcome.organizations) if s]
     except DeployError as exc:
         raise click.ClickException(f"{artifact.name}: {exc} (the deploy stopped; what was done is kept in "

@@ -89,6 +89,7 @@ def _api(local: bool, state_dir: Path, endpoint_url: str | None, profile: str | 
         session = boto3.session.Session(profile_name=profile, region_name=region)
         yield WorkMailApi.create(endpoint_url=endpoint_url, region=region or session.region_name, session=session)
         return
+    from .local.clients import workmail_api
     from .local.server import EmulatorServer
 
     emulator_state = state_dir / "emulator.sqlite"
@@ -96,8 +97,7 @@ def _api(local: bool, state_dir: Path, endpoint_url: str | None, profile: str | 
         raise click.ClickException(f"no local deploy in {state_dir} (run `workmail-cdk deploy --local` first)")
     server = EmulatorServer(state=emulator_state).start()
     try:
-        yield WorkMailApi.create(endpoint_url=server.endpoint_url, region=region or DEFAULT_REGION,
-                                 aws_access_key_id="local", aws_secret_access_key="local")
+        yield workmail_api(server.endpoint_url, region or DEFAULT_REGION)
     finally:
         server.stop()
 

@@ -45,9 +45,9 @@ def plan(local: bool, app: str | None, state_dir: Path, stack: str | None, refre
     """
     if not local:
         raise click.UsageError("only the local plan is built in yet: add --local")
-    from .core.api import WorkMailApi
     from .core.plan import PlanError
     from .core.validate import SpecValidationError
+    from .local.clients import workmail_api
     from .local.deploy.assembly import AssemblyError, app_command, pick_stack, read_stacks, synthesize
     from .local.deploy.declared import DeclaredError, declared_directories, plan_directory
     from .local.deploy.state import StateDirectory
@@ -72,8 +72,7 @@ def plan(local: bool, app: str | None, state_dir: Path, stack: str | None, refre
     server = EmulatorServer(state=emulator_state).start()
     try:
         region = record.region if record else artifact.region or DEFAULT_REGION
-        api = WorkMailApi.create(endpoint_url=server.endpoint_url, region=region, aws_access_key_id="local",
-                                 aws_secret_access_key="local")
+        api = workmail_api(server.endpoint_url, region)
         plans: list[Plan] = [plan_directory(api, declared, refresh=refresh) for declared in directories]
     except (SpecValidationError, PlanError) as exc:
         raise click.ClickException(f"{artifact.name}: {exc}") from None

@@ -15,6 +15,7 @@ from ...core.api import WorkMailApi
 from ...core.changes import Plan
 from ...core.reconcile import plan_changes, reconcile
 from ...core.spec import SecretRef
+from ..clients import workmail_api
 from ..config import Settings, Timing
 from ..server import EmulatorServer
 from .assembly import pick_stack, read_stacks
@@ -42,8 +43,7 @@ def diff_assemblies(base: Path, head: Path, stack: str | None, *, default_region
     # Domains verify at once: in a diff, only the declarations matter.
     server = EmulatorServer(settings=Settings(timing=Timing(domain_verification=0.0))).start()
     try:
-        api = WorkMailApi.create(endpoint_url=server.endpoint_url, region=default_region,
-                                 aws_access_key_id="local", aws_secret_access_key="local")
+        api = workmail_api(server.endpoint_url, default_region)
         plans = [_diff(api, before.get(logical_id), after.get(logical_id))
                  for logical_id in sorted(set(before) | set(after))]
     finally:

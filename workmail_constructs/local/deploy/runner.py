@@ -19,10 +19,7 @@ from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from typing import Any, Literal, Protocol
 
-import boto3
-from botocore.config import Config
-
-from ...core.api import WorkMailApi
+from ..clients import LOCAL_CREDENTIAL_VARIABLES, client, workmail_api
 from ..control import EmulatorControl
 from .assembly import StackArtifact
 from .declared import DIRECTORY_TYPE, deployed_directory, plan_directory
@@ -43,7 +40,6 @@ Action = Literal["create", "update", "delete", "replace", "retain"]
 # What becomes of a domain whose DNS records the stack doesn't publish (no hosted zone):
 # taken as published by whoever runs its DNS, so verified, or left pending.
 ExternalDns = Literal["verified", "pending"]
-LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
 
 class DeployError(Exception):
@@ -197,8 +193,7 @@ class LocalDeploy:
         if previous.type != DIRECTORY_TYPE or not self.correct_drift:
             return False
         directory = deployed_directory(logical_id, previous.properties, self.artifact)
-        api = WorkMailApi.create(endpoint_url=self.endpoint, region=self.record.region, aws_access_key_id="local",
-                                 aws_secret_access_key="local")
+        api = workmail_api(self.endpoint, self.record.region)
         # The organization and its domains are their own resources' to change, not the directory's.
         changes = [c for c in plan_directory(api, directory, refresh=False).changes
                    if c.kind not in ("organization", "domain")]
@@ -337,13 +332,9 @@ class LocalDeploy:
         return str(properties.get("ServiceToken") or "local")
 
     def _client(self, service: str) -> Any:
+        # S3 and CloudFormation are served under their own paths (botocore keeps S3 path-style there).
         suffix = {"s3": "/_s3", "cloudformation": "/_cloudformation"}.get(service, "")
-        options: dict[str, Any] = {}
-        if service == "s3":
-            options["config"] = Config(s3={"addressing_style": "path"})
-        session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local",
-                                        region_name=self.record.region)
-        return session.client(service, endpoint_url=self.endpoint + suffix, **options)  # type: ignore[call-overload]
+        return client(service, self.endpoint + suffix, self.record.region)
 
 
 def _as_list(value: Any) -> list[str]:
@@ -359,7 +350,7 @@ def _service_endpoints(endpoint: str, region: str) -> Iterator[None]:
     variables = {
         "AWS_ENDPOINT_URL_WORKMAIL": endpoint, "AWS_ENDPOINT_URL_SECRETS_MANAGER": endpoint,
         "AWS_ENDPOINT_URL_S3": endpoint + "/_s3", "AWS_ENDPOINT_URL_CLOUDFORMATION": endpoint + "/_cloudformation",
-        "AWS_DEFAULT_REGION": region, "AWS_REGION": region, **LOCAL_CREDENTIALS,
+        "AWS_DEFAULT_REGION": region, "AWS_REGION": region, **LOCAL_CREDENTIAL_VARIABLES,
     }
     kept = {name: os.environ.get(name) for name in (*variables, "AWS_PROFILE", "AWS_SESSION_TOKEN")}
     os.environ.update(variables)
