@@ -114,13 +114,23 @@ def _read_only(url: str, spec_file: str, org_id: str) -> None:
                       "concurrency": api.concurrency.limit}))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_organization_arguments(parser: argparse.ArgumentParser) -> None:
+    """The size of the benchmark's organization (the defaults: the 10,000-user organization)."""
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--groups", type=int, default=2_000)
     parser.add_argument("--members", type=int, default=10)
     parser.add_argument("--resources", type=int, default=500)
     parser.add_argument("--aliases", type=int, default=2)
+
+
+def scale_spec(args: argparse.Namespace) -> WorkMailSpec:
+    return organization_spec("scale", users=args.users, groups=args.groups, members_per_group=args.members,
+                             resources=args.resources, aliases_per_user=args.aliases)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_organization_arguments(parser)
     parser.add_argument("--latency-ms", type=float, default=25.0,
                         help="latency injected for the second full read (d); 0 skips it")
     parser.add_argument("--read-only", nargs=3, metavar=("URL", "SPEC", "ORG"), help=argparse.SUPPRESS)
@@ -128,8 +138,7 @@ def main() -> None:
     if args.read_only:
         _read_only(*args.read_only)
         return
-    spec = organization_spec("scale", users=args.users, groups=args.groups, members_per_group=args.members,
-                             resources=args.resources, aliases_per_user=args.aliases)
+    spec = scale_spec(args)
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp) / "scale.sqlite"
         spec_file = Path(tmp) / "spec.json"

@@ -92,6 +92,17 @@ def test_plan_after_a_deploy_has_nothing_to_do(first: subprocess.CompletedProces
     assert planned.stdout.startswith("No changes.")
 
 
+def test_the_deployed_organization_imports_as_an_app_that_plans_clean(
+        first: subprocess.CompletedProcess[str], project: Path) -> None:
+    # The README's import: the local deploy's only organization, then a plan of the generated app.
+    imported = workmail_cdk("import", "--local", "--out", "imported", cwd=project)
+    assert imported.returncode == 0, imported.stderr
+    assert "Stack WorkMail-" in imported.stderr
+    planned = workmail_cdk("plan", "--local", "--app", f"{sys.executable} imported/app.py", "--detailed-exitcode",
+                           cwd=project)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+
+
 def test_drift_shows_in_plan_and_a_deploy_puts_it_back(first: subprocess.CompletedProcess[str],
                                                         project: Path) -> None:
     assert first.returncode == 0, first.stderr
@@ -180,6 +191,10 @@ def test_the_directory_refuses_to_delete_mailboxes_without_allow_destructive(
         first: subprocess.CompletedProcess[str], project: Path) -> None:
     assert first.returncode == 0, first.stderr
     set_variant(project, "changed,removed")
+    # The last deploy's spec went through S3: its asset is in the last deployed assembly, not the new one.
+    planned = workmail_cdk("plan", "--local", "--detailed-exitcode", cwd=project)
+    assert planned.returncode == 2, planned.stdout + planned.stderr
+    assert "700 to delete" in " ".join(planned.stdout.split())
     refused = workmail_cdk("deploy", "--local", cwd=project)
     assert refused.returncode == 1
     assert "refusing 700 destructive change(s) without AllowDestructive; nothing was changed" in refused.stderr

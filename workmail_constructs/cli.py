@@ -222,12 +222,14 @@ def _register_commands() -> None:
     from .cli_deploy import deploy
     from .cli_diff import diff
     from .cli_dns import dns
+    from .cli_import import import_organization
     from .cli_plan import plan
 
     cli.add_command(deploy)
     cli.add_command(plan)
     cli.add_command(diff)
     cli.add_command(dns)
+    cli.add_command(import_organization)
 
 
 _register_commands()

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from .local.config import DEFAULT_REGION
+from .cli_target import Target, target_options, workmail_api
 
 if TYPE_CHECKING:
-    from .core.api import WorkMailApi
     from .dns_records import RecordCheck
 
 # terraform plan -detailed-exitcode's convention: 2 means "not as it should be".
@@ -29,17 +25,11 @@ def dns() -> None:
 @dns.command("check")
 @click.argument("domain")
 @click.option("--organization-id", required=True, help="The organization the domain is registered with.")
-@click.option("--local", "local", is_flag=True, help="Ask the embedded emulator, with the state of `deploy --local`.")
-@click.option("--state", "state_dir", default=".workmail", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="With --local: the local deploy's state.")
-@click.option("--endpoint-url", help="A WorkMail endpoint (an emulator you run, say).")
-@click.option("--profile", help="The AWS profile to use (default: the usual credential chain).")
-@click.option("--region", help="The organization's Region.")
+@target_options(local_help="Ask the embedded emulator, with the state of `deploy --local`.")
 @click.option("--nameserver", help="Ask only this name server, HOST[:PORT] (default: the system's resolver).")
 @click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text",
               show_default=True)
-def check(domain: str, organization_id: str, local: bool, state_dir: Path, endpoint_url: str | None,
-          profile: str | None, region: str | None, nameserver: str | None, output_format: str) -> None:
+def check(domain: str, organization_id: str, target: Target, nameserver: str | None, output_format: str) -> None:
     """Resolve each record WorkMail expects for DOMAIN and say whether it is there.
 
     The expected records come from GetMailDomain; each is resolved with dnspython and
@@ -56,14 +46,12 @@ def check(domain: str, organization_id: str, local: bool, state_dir: Path, endpo
     from .core.errors import error_code
     from .dns_records import DnsUnavailable, all_present, check_records, name_of, resolver
 
-    if local and endpoint_url:
-        raise click.UsageError("choose --local or --endpoint-url, not both")
     try:
         name = name_of(domain)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="DOMAIN") from None
     try:
-        with _api(local, state_dir, endpoint_url, profile, region) as api:
+        with workmail_api(target) as api:
             records = api.call("GetMailDomain", OrganizationId=organization_id, DomainName=name).get("Records") or []
         checks = check_records(records, resolver(nameserver))
     except ClientError as exc:
@@ -76,30 +64,6 @@ def check(domain: str, organization_id: str, local: bool, state_dir: Path, endpo
     click.echo(_render(name, checks, output_format), nl=output_format != "text")
     if not all_present(checks):
         sys.exit(NOT_ALL_PRESENT_EXIT)
-
-
-@contextmanager
-def _api(local: bool, state_dir: Path, endpoint_url: str | None, profile: str | None,
-         region: str | None) -> Iterator[WorkMailApi]:
-    import boto3
-
-    from .core.api import WorkMailApi
-
-    if not local:
-        session = boto3.session.Session(profile_name=profile, region_name=region)
-        yield WorkMailApi.create(endpoint_url=endpoint_url, region=region or session.region_name, session=session)
-        return
-    from .local.clients import workmail_api
-    from .local.server import EmulatorServer
-
-    emulator_state = state_dir / "emulator.sqlite"
-    if not emulator_state.is_file():
-        raise click.ClickException(f"no local deploy in {state_dir} (run `workmail-cdk deploy --local` first)")
-    server = EmulatorServer(state=emulator_state).start()
-    try:
-        yield workmail_api(server.endpoint_url, region or DEFAULT_REGION)
-    finally:
-        server.stop()
 
 
 def _render(domain: str, checks: list[RecordCheck], output_format: str) -> str:

@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from botocore.exceptions import ClientError
 
@@ -69,6 +69,16 @@ class _Gone:
 GONE = _Gone()
 
 Job = tuple[Callable[[], Any], Callable[[Any], None]]
+
+
+class ReadProgress(Protocol):
+    """Told how a read goes, for a progress display: the requests of each round as it
+    starts (the total grows round by round, since a list's length decides the next round),
+    then each one as it finishes, from whichever thread ran it."""
+
+    def planned(self, requests: int) -> None: ...
+
+    def finished(self) -> None: ...
 
 
 @dataclass
@@ -161,7 +171,7 @@ def read_organization(api: WorkMailApi, organization_id: str) -> ActualOrganizat
 
 
 def read_full(api: WorkMailApi, organization_id: str, *, max_workers: int | None = None,
-              quotas: set[str] | None = None) -> ActualState:
+              quotas: set[str] | None = None, progress: ReadProgress | None = None) -> ActualState:
     """Every section of the organization, for drift detection (cost: see the module's "API cost").
 
     ``quotas``: the users whose mailbox quota to read (None: every enabled user's).
@@ -171,11 +181,11 @@ def read_full(api: WorkMailApi, organization_id: str, *, max_workers: int | None
     that is not Active can't be read, so no section is.
     """
     scope = ReadScope(sections=set(SECTIONS), organization=True, quotas=quotas)
-    return read_scoped(api, organization_id, scope, max_workers=max_workers)
+    return read_scoped(api, organization_id, scope, max_workers=max_workers, progress=progress)
 
 
 def read_scoped(api: WorkMailApi, organization_id: str, scope: ReadScope, *,
-                max_workers: int | None = None) -> ActualState:
+                max_workers: int | None = None, progress: ReadProgress | None = None) -> ActualState:
     """Only what ``scope`` names; ``read_sections`` of the result is exactly ``scope.sections``."""
     scope.validate()
     organization: ActualOrganization | None = None
@@ -185,7 +195,7 @@ def read_scoped(api: WorkMailApi, organization_id: str, scope: ReadScope, *,
             return ActualState(organization=None, read_sections=set(SECTIONS))
         if organization.state != "Active":
             return ActualState(organization=organization, read_sections=set())
-    state = Reader(api, organization_id, scope, max_workers).read()
+    state = Reader(api, organization_id, scope, max_workers, progress).read()
     state.organization = organization
     return state
 
@@ -200,8 +210,10 @@ class Reader:
     each kind keeps the raw answers of its own reads in ``raw[kind name]``.
     """
 
-    def __init__(self, api: WorkMailApi, organization_id: str, scope: ReadScope, max_workers: int | None) -> None:
+    def __init__(self, api: WorkMailApi, organization_id: str, scope: ReadScope, max_workers: int | None,
+                 progress: ReadProgress | None = None) -> None:
         self.api = api
+        self.progress = progress
         self.org_id = organization_id
         self.scope = scope
         self.sections = set(scope.sections)
@@ -264,7 +276,11 @@ class Reader:
 
     def run(self, jobs: list[Job]) -> None:
         """Fetch concurrently, then hand each answer to its sink in this thread (no shared writes)."""
-        results = self.api.map_concurrent(_fetch, jobs, max_workers=self.max_workers)
+        fetch: Callable[[Job], Any] = _fetch
+        if self.progress is not None:
+            self.progress.planned(len(jobs))
+            fetch = partial(_fetch_reporting, self.progress)
+        results = self.api.map_concurrent(fetch, jobs, max_workers=self.max_workers)
         for (_, sink), result in zip(jobs, results, strict=True):
             sink(result)
 
@@ -427,6 +443,13 @@ class Reader:
 
 def _fetch(job: Job) -> Any:
     return job[0]()
+
+
+def _fetch_reporting(progress: ReadProgress, job: Job) -> Any:
+    try:
+        return job[0]()
+    finally:
+        progress.finished()
 
 
 def _keep_detail(target: dict[str, Any], key: str, answer: Any) -> None:

@@ -102,10 +102,12 @@ class EmulatorControl:
     def put_stack(
         self, stack_name: str, stack_status: str, stack_id: str | None = None, **members: Any
     ) -> dict[str, Any]:
-        """Record a stack, or its new status, for CloudFormation's DescribeStacks to answer with.
+        """Record a stack, or its new status, for CloudFormation's DescribeStacks, ListStackResources
+        and GetTemplate to answer with.
 
         ``members`` are other members of the Stack shape (StackStatusReason, Description, Outputs,
-        Parameters, Tags) and ``Region``; without ``stack_id``, a new stack gets one.
+        Parameters, Tags), ``Resources`` (StackResourceSummary-shaped entries), ``TemplateBody``
+        and ``Region``; without ``stack_id``, a new stack gets one.
         """
         params: dict[str, Any] = {"StackName": stack_name, "StackStatus": stack_status, **members}
         if stack_id is not None:

@@ -33,6 +33,13 @@ class DeclaredError(Exception):
     """A directory's declared state can't be read; the message names the resource."""
 
 
+class CloudFormationRecord(StackRecord):
+    """A stack's record read back from CloudFormation rather than kept by a local deploy. The
+    API returns no ``Fn::GetAtt`` values, so its resources hold only the attributes certain
+    from their physical ids; any other is known only after a deploy. A directory's
+    ``properties`` is None when the spec it was last deployed with can't be known."""
+
+
 @dataclass(frozen=True)
 class DeclaredDirectory:
     logical_id: str
@@ -44,12 +51,14 @@ class DeclaredDirectory:
 
 
 def declared_directories(artifact: StackArtifact, record: StackRecord | None, *, default_region: str,
-                         default_account: str, stand_ins: bool = False) -> list[DeclaredDirectory]:
+                         default_account: str, stand_ins: bool = False,
+                         deployed_artifact: StackArtifact | None = None) -> list[DeclaredDirectory]:
     """The directories ``artifact`` declares, their references evaluated against what the
     local deploy recorded (``record``). A resource it didn't make is "known after deploy";
     with ``stand_ins``, every resource is the stand-in a local deploy would make of it
     (values of the right shape, the same for the same stack and logical id), for comparing
-    two assemblies with no deploy at all."""
+    two assemblies with no deploy at all. ``deployed_artifact`` is the assembly last deployed,
+    which holds the S3 spec assets that ``record`` names and the new assembly may not."""
     region = record.region if record else artifact.region or default_region
     account = record.account if record else artifact.account or default_account
     pseudo = Pseudo(account=account, region=region, stack_name=artifact.name,
@@ -67,6 +76,8 @@ def declared_directories(artifact: StackArtifact, record: StackRecord | None, *,
             return f"(known after deploy: {logical_id}{'.' + attribute if attribute else ''})"
         if attribute is None:
             return deployed.physical_id
+        if isinstance(record, CloudFormationRecord) and attribute not in deployed.attributes:
+            return f"(known after deploy: {logical_id}.{attribute})"
         return deployed.attributes.get(attribute, f"{deployed.physical_id}.{attribute}")
 
     evaluator = Evaluator(artifact.template, pseudo, lookup)
@@ -84,7 +95,8 @@ def declared_directories(artifact: StackArtifact, record: StackRecord | None, *,
             logical_id=logical_id,
             spec=_spec(logical_id, properties, artifact),
             organization_id=organization if organization.startswith(ORGANIZATION_ID_PREFIX) else None,
-            deployed=_spec(logical_id, deployed.properties, artifact) if deployed is not None else None,
+            deployed=(_spec(logical_id, deployed.properties, artifact, deployed_artifact)
+                      if deployed is not None and deployed.properties is not None else None),
         ))
     return found
 
@@ -103,8 +115,11 @@ def stand_in(resource_type: str, logical_id: str, pseudo: Pseudo) -> Made:
 
 def plan_directory(api: WorkMailApi, declared: DeclaredDirectory, *, refresh: bool) -> Plan:
     """The changes that make the organization match ``declared``: with ``refresh`` (or for an
-    organization not made yet) against a full read, else against what the specs name."""
-    if declared.organization_id is None or refresh:
+    organization not made yet, or one whose last deployed spec isn't known) against a full
+    read, else against what the specs name."""
+    # Without the last deployed spec, what the app no longer declares can only be found by
+    # reading everything: a scoped read would miss the objects it should delete.
+    if declared.organization_id is None or declared.deployed is None or refresh:
         return plan_changes(api, declared.spec, organization_id=declared.organization_id).plan
     scope = declared_scope(declared.deployed, declared.spec)
     actual = read_scoped(api, declared.organization_id, scope)
@@ -119,10 +134,12 @@ def deployed_directory(logical_id: str, properties: dict[str, Any], artifact: St
                              else None, spec)
 
 
-def _spec(logical_id: str, properties: dict[str, Any], artifact: StackArtifact) -> WorkMailSpec:
+def _spec(logical_id: str, properties: dict[str, Any], artifact: StackArtifact,
+          earlier: StackArtifact | None = None) -> WorkMailSpec:
     data: Any = properties.get("Spec")
     if data is None:
-        data = _asset_document(logical_id, properties.get("SpecLocation"), artifact)
+        data = _asset_document(logical_id, properties.get("SpecLocation"),
+                               [artifact, *([earlier] if earlier is not None else [])])
     references = properties.get("References") or {}
     try:
         if isinstance(data, str):
@@ -132,11 +149,11 @@ def _spec(logical_id: str, properties: dict[str, Any], artifact: StackArtifact) 
         raise DeclaredError(f"{logical_id}: the declared spec can't be read: {exc}") from None
 
 
-def _asset_document(logical_id: str, location: Any, artifact: StackArtifact) -> Any:
+def _asset_document(logical_id: str, location: Any, artifacts: list[StackArtifact]) -> Any:
     """An S3 spec, read from the assembly's copy of the asset (checked by its SHA-256)."""
     if not isinstance(location, dict) or not isinstance(location.get("Key"), str):
         raise DeclaredError(f"{logical_id} has neither Spec nor a SpecLocation with a Key")
-    for _, key, path in artifact.file_assets:
+    for _, key, path in (asset for artifact in artifacts for asset in artifact.file_assets):
         if key == location["Key"]:
             body = path.read_bytes()
             if hashlib.sha256(body).hexdigest() != str(location.get("Sha256", "")).lower():

@@ -11,6 +11,7 @@ what was done so far is recorded, nothing is rolled back.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -310,7 +311,19 @@ class LocalDeploy:
             s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
 
     def _stack_status(self, status: str) -> None:
-        EmulatorControl(self.endpoint).put_stack(self.artifact.name, status, self.record.stack_id)
+        """Record the stack in the emulator's CloudFormation: its status, and the resources and
+        template ListStackResources and GetTemplate answer with (the new template as soon as the
+        deploy starts, as CloudFormation's is during an update)."""
+        statuses = {"create": "CREATE_COMPLETE", "update": "UPDATE_COMPLETE"}
+        changed = {logical_id: statuses[action] for logical_id, _, action in self.outcome.changes
+                   if action in statuses}
+        resources = [{"LogicalResourceId": logical_id, "PhysicalResourceId": record.physical_id,
+                      "ResourceType": record.type, **({"ResourceStatus": changed[logical_id]}
+                                                      if logical_id in changed else {})}
+                     for logical_id, record in self.record.resources.items()]
+        EmulatorControl(self.endpoint).put_stack(self.artifact.name, status, self.record.stack_id,
+                                                 Resources=resources,
+                                                 TemplateBody=json.dumps(self.artifact.template, indent=1))
 
     # Helpers ------------------------------------------------------------------------------
 

@@ -1,0 +1,106 @@
+"""Where a command finds the WorkMail organization it reads: the embedded emulator with the
+state of ``deploy --local``, or a WorkMail endpoint (AWS itself, through the usual credential
+chain or a named profile, or an emulator someone runs)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from .local.config import DEFAULT_REGION
+
+if TYPE_CHECKING:
+    import boto3
+
+    from .core.api import WorkMailApi
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Target:
+    """``--local`` or ``--endpoint-url``/``--profile``/``--region``, as given."""
+
+    local: bool
+    state_dir: Path
+    endpoint_url: str | None
+    profile: str | None
+    region: str | None
+
+    def check(self) -> None:
+        if self.local and (self.endpoint_url or self.profile):
+            raise click.UsageError("choose --local or --endpoint-url/--profile, not both")
+
+    def session(self) -> boto3.session.Session:
+        """The boto3 session of a remote target (``--profile``, ``--region``, the usual chain)."""
+        import boto3
+        from botocore.exceptions import ProfileNotFound
+
+        try:
+            return boto3.session.Session(profile_name=self.profile, region_name=self.region)
+        except ProfileNotFound as exc:
+            raise click.BadParameter(str(exc), param_hint="--profile") from None
+
+
+def target_options(*, local_help: str) -> Callable[[F], F]:
+    """``--local``, ``--state``, ``--endpoint-url``, ``--profile`` and ``--region``, given to
+    the command as one ``target``."""
+
+    def decorate(command: F) -> F:
+        # wraps: the options declared below this decorator (click keeps them on the function) carry over.
+        @functools.wraps(command)
+        def with_target(*args: Any, local: bool, state_dir: Path, endpoint_url: str | None, profile: str | None,
+                        region: str | None, **kwargs: Any) -> Any:
+            target = Target(local, state_dir, endpoint_url, profile, region)
+            target.check()
+            return command(*args, target=target, **kwargs)
+
+        decorated: Any = with_target
+        for option in reversed((
+            click.option("--local", "local", is_flag=True, help=local_help),
+            click.option("--state", "state_dir", default=".workmail", show_default=True,
+                         type=click.Path(file_okay=False, path_type=Path),
+                         help="With --local: the directory of the local deploy's state."),
+            click.option("--endpoint-url", help="A WorkMail endpoint to call instead of AWS's (an emulator you run)."),
+            click.option("--profile", help="The AWS profile to use (default: the usual credential chain)."),
+            click.option("--region", help="The organization's Region (default: the profile's or environment's)."),
+        )):
+            decorated = option(decorated)
+        return decorated  # type: ignore[no-any-return]
+
+    return decorate
+
+
+@contextmanager
+def workmail_api(target: Target, *, region: str | None = None, missing_ok: bool = False) -> Iterator[WorkMailApi]:
+    """A client of the target's WorkMail; for ``--local``, an emulator started on the state of
+    ``deploy --local`` for as long as the block runs (with ``missing_ok``, an empty one when
+    nothing was deployed yet). ``region`` (the stack's, say) is used when --region isn't given."""
+    from .core.api import WorkMailApi
+
+    if not target.local:
+        session = target.session()
+        # A Region the stack pins (env=) is where its organization is; the profile's is a default.
+        chosen = target.region or region or session.region_name
+        if not chosen:
+            raise click.BadParameter("no Region: give --region, or set one in the profile or AWS_REGION",
+                                     param_hint="--region")
+        yield WorkMailApi.create(endpoint_url=target.endpoint_url, region=chosen, session=session)
+        return
+    from .local.clients import workmail_api as local_api
+    from .local.server import EmulatorServer
+
+    emulator_state = target.state_dir / "emulator.sqlite"
+    if not emulator_state.is_file() and not missing_ok:
+        raise click.ClickException(f"no local deploy in {target.state_dir} (run `workmail-cdk deploy --local` first)")
+    server = EmulatorServer(state=emulator_state if emulator_state.is_file() else None).start()
+    try:
+        yield local_api(server.endpoint_url, target.region or region or DEFAULT_REGION)
+    finally:
+        server.stop()
