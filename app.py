@@ -118,6 +118,16 @@ class WorkMailExampleStack(cdk.Stack):
         org.add_mobile_device_access_override(auditor, "LOSTPHONE0001", effect="DENY", description="Reported lost")
         org.set_inbound_dmarc(True)
 
+        # Email flow rules have no API: the plan lists them as console steps. Try them offline:
+        #   workmail-cdk flow test --app "python3 app.py" --direction inbound \
+        #       --sender invoices@bulk-mail.example --recipient alice@example.com
+        org.add_email_flow_rule("block-bulk-mailer", direction="inbound", action="DROP",
+                                senders=["bulk-mail.example"])
+        org.add_email_flow_rule("allow-its-invoices", direction="inbound", action="DEFAULT",
+                                senders=["invoices@bulk-mail.example"])
+        org.add_email_flow_rule("nothing-to-competitors", direction="outbound", action="BOUNCE",
+                                senders=[domain], recipients=["competitor.example"])
+
         # Free/busy lookups for two partner domains: one over EWS, one through a Lambda function.
         ews_password = secretsmanager.Secret(self, "PartnerEwsPassword",
                                              description="Password of the EWS service account at the partner")

@@ -222,6 +222,7 @@ def _register_commands() -> None:
     from .cli_deploy import deploy
     from .cli_diff import diff
     from .cli_dns import dns
+    from .cli_flow import flow
     from .cli_import import import_organization
     from .cli_plan import plan
 
@@ -230,6 +231,7 @@ def _register_commands() -> None:
     cli.add_command(diff)
     cli.add_command(dns)
     cli.add_command(import_organization)
+    cli.add_command(flow)
 
 
 _register_commands()

@@ -24,6 +24,7 @@ from .directory import (
     User,
 )
 from .domain import Domain
+from .flow_rules import EmailFlowRule
 from .logging import AuditLogDelivery, AuditLogDestination, AuditLogType, EmailEventLogging
 from .organization import IOrganization, Organization, OrganizationBase
 from .providers import WorkMailHandlers
@@ -39,6 +40,7 @@ __all__ = [
     "Directory",
     "Domain",
     "EmailEventLogging",
+    "EmailFlowRule",
     "Group",
     "GroupMember",
     "IOrganization",

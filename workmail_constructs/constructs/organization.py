@@ -29,6 +29,8 @@ from ..core.spec import (
     Effect,
     EmailMonitoringSpec,
     EwsProviderSpec,
+    FlowAction,
+    FlowDirection,
     FolderConfigurationSpec,
     GroupSpec,
     ImpersonationRoleSpec,
@@ -70,6 +72,8 @@ from .directory import (
     spec_data,
 )
 from .domain import DEFAULT_RECORD_TTL, Domain
+from .flow_rules import EmailFlowRule, declare_flow_rule
+from .lambda_permissions import allow_workmail_invoke
 from .providers import ORGANIZATION_RESOURCE_TYPE, WorkMailHandlers
 
 READ_ACTIONS = ("workmail:Describe*", "workmail:Get*", "workmail:List*", "workmail:Search*")
@@ -273,6 +277,7 @@ class Organization(OrganizationBase):
         self._impersonation_roles: list[ImpersonationRole] = []
         self._retention_policy: RetentionPolicy | None = None
         self._availability: list[AvailabilityConfiguration] = []
+        self._flow_rules: list[EmailFlowRule] = []
         self._inbound_dmarc: bool | None = None
         self._email_monitoring: EmailMonitoringSpec | None = None
         self._email_monitoring_owner: Construct | None = None
@@ -582,6 +587,32 @@ class Organization(OrganizationBase):
         self._availability.append(configuration)
         return configuration
 
+    def add_email_flow_rule(
+        self, name: str, *, direction: FlowDirection, action: FlowAction, senders: Iterable[str],
+        recipients: Iterable[str] = ("*",), lambda_function: lambda_.IFunction | None = None,
+        synchronous: bool = False, fallback_action: FlowAction | None = None, timeout_minutes: int | None = None,
+        smtp_gateway: str | None = None, id: str | None = None,
+    ) -> EmailFlowRule:
+        """Declare an inbound or outbound email flow rule, after those declared before it.
+
+        WorkMail's API can't create flow rules: the plan lists each as a console step, and
+        ``workmail-cdk flow test --app`` shows what the rules do to a message (docs/flow-rules.md).
+        A RUN_LAMBDA rule runs ``lambda_function`` (given permission for this organization's
+        WorkMail to invoke it); a synchronous one takes only the recipient ``*`` and needs a
+        ``fallback_action``, with ``timeout_minutes`` from 0 to 240.
+        """
+        rule = declare_flow_rule(self, name, direction=direction, action=action, senders=senders,
+                                 recipients=recipients, lambda_function=lambda_function, synchronous=synchronous,
+                                 fallback_action=fallback_action, timeout_minutes=timeout_minutes,
+                                 smtp_gateway=smtp_gateway, id=id)
+        self._flow_rules.append(rule)
+        return rule
+
+    @property
+    def email_flow_rules(self) -> list[EmailFlowRule]:
+        """The flow rules declared, inbound and outbound, in order."""
+        return list(self._flow_rules)
+
     def _declare_email_monitoring(self, owner: Construct, *, log_group_arn: str,
                                   role: iam.IRole) -> cdk.CustomResource:
         """Declare the organization's email event logging (``EmailEventLogging`` does): the
@@ -596,23 +627,11 @@ class Organization(OrganizationBase):
         return self.directory.resource
 
     def _allow_availability_invoke(self, function: lambda_.IFunction) -> None:
-        stack = cdk.Stack.of(self)
-        permission_id = f"WorkMailAvailability{self.node.addr[:8]}"
-        principal = f"availability.workmail.{stack.region}.amazonaws.com"
-        if cdk.Token.is_unresolved(stack.region):
-            principal = cdk.Fn.sub("availability.workmail.${AWS::Region}.amazonaws.com")
-        # WorkMail invokes a custom availability provider as this regional principal; the
-        # source conditions keep other organizations and accounts out (Administrator Guide,
-        # "Building a Custom Availability Provider Lambda function"),
-        # and TestAvailabilityConfiguration refuses a function anyone may invoke.
-        function.add_permission(
-            permission_id, action="lambda:InvokeFunction",
-            principal=iam.ServicePrincipal(principal),
-            source_account=stack.account, source_arn=self.organization_arn,
-        )
-        permission = function.node.try_find_child(permission_id)
-        if permission is not None:
-            self.directory.resource.node.add_dependency(permission)
+        # WorkMail invokes a custom availability provider as this regional principal (Administrator
+        # Guide, "Building a Custom Availability Provider Lambda function"), and
+        # TestAvailabilityConfiguration refuses a function anyone may invoke.
+        allow_workmail_invoke(self, function, service="availability.workmail",
+                              permission_id=f"WorkMailAvailability{self.node.addr[:8]}")
 
     # The spec -------------------------------------------------------------------------
 
@@ -634,6 +653,7 @@ class Organization(OrganizationBase):
             inbound_dmarc_enforced=self._inbound_dmarc,
             email_monitoring=self._email_monitoring,
             availability_configurations=[a.spec for a in self._availability],
+            email_flow_rules=[r.spec for r in self._flow_rules],
             prune=self._prune,
         )
 
@@ -648,6 +668,7 @@ class Organization(OrganizationBase):
             "mobile_device_access_rules": self._device_rules or [],
             "mobile_device_access_overrides": self._device_overrides,
             "impersonation_roles": self._impersonation_roles, "availability_configurations": self._availability,
+            "email_flow_rules": self._flow_rules,
         }
 
     def _current_tags(self) -> dict[str, str]:

@@ -221,7 +221,7 @@ NOT_SENT: dict[type, frozenset[str]] = {
     MobileDeviceAccessOverrideSpec: frozenset({"user"}),
     EwsProviderSpec: frozenset({"password"}),
     EmailFlowRuleSpec: frozenset({"name", "direction", "action", "senders", "recipients", "lambda_arn",
-                                  "smtp_gateway"}),
+                                  "smtp_gateway", "synchronous", "fallback_action", "timeout_minutes"}),
 }
 
 # The attributes that name an object in a path: users[alice], mailbox_permissions[room/eng].

@@ -17,10 +17,11 @@ that were read are compared, and everything else is taken to be as declared befo
 
 from __future__ import annotations
 
-from .changes import ManualStep, Plan
+from .changes import Plan
 from .kinds import KINDS
 from .kinds.base import PlanContext, PlanError
 from .kinds.compare import by_name
+from .kinds.flow_rule import flow_rule_steps
 from .kinds.organization import plan_removal
 from .read import ReadScope
 from .spec import WorkMailSpec
@@ -57,21 +58,6 @@ def plan(
     result.changes = ctx.creates + ctx.deletes
     result.manual = flow_rule_steps(declared)
     return result
-
-
-def flow_rule_steps(declared: WorkMailSpec) -> list[ManualStep]:
-    """Email flow rules have no API: each declared rule is a step to take in the console."""
-    return [
-        ManualStep(
-            f"email flow rule {rule.name}",
-            f"WorkMail's API has no operations for email flow rules, so the {rule.direction} rule "
-            f"'{rule.name}' ({rule.action} for senders {', '.join(rule.senders) or '-'} to recipients "
-            f"{', '.join(rule.recipients) or '-'}) is not applied by this tool. Create it in the WorkMail "
-            "console under Organization settings > "
-            f"{'Inbound' if rule.direction == 'inbound' else 'Outbound'} rules.",
-        )
-        for rule in declared.email_flow_rules
-    ]
 
 
 # Incremental planning ---------------------------------------------------------------

@@ -283,6 +283,12 @@ class EmailFlowRuleSpec:
     recipients: list[str] = field(default_factory=list)
     lambda_arn: str | None = None
     smtp_gateway: str | None = None
+    # A RUN_LAMBDA rule: synchronous (before delivery; its answer decides), the action taken
+    # when the function fails or leaves a recipient out, and how long WorkMail retries it
+    # (Administrator Guide, "Configuring synchronous Run Lambda rules").
+    synchronous: bool = False
+    fallback_action: FlowAction | None = None
+    timeout_minutes: int | None = None
 
 
 @dataclass

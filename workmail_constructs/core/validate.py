@@ -17,13 +17,12 @@ Three sources of rules:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from . import service_model
 from .kinds.base import kind_word
 from .kinds.domain import TEST_DOMAIN_SUFFIX
+from .kinds.flow_rule import check_rules
 from .model_checks import Problem, WrongType, label, model_problems, output_list_max, spec_clean
 from .spec import (
     GroupSpec,
@@ -47,23 +46,6 @@ class SpecValidationError(SpecError):
         lines = "\n".join(str(p) for p in self.problems)
         super().__init__("", f"{len(self.problems)} {noun} in the WorkMail spec:\n{lines}")
         self.path = self.problems[0].path if self.problems else ""
-
-
-# The Guide's numbers ----------------------------------------------------------
-
-# Email flow rules: sender patterns per rule and per organization, hard quotas
-# (Administrator Guide, "Amazon WorkMail quotas").
-MAX_SENDER_PATTERNS_PER_RULE = 250
-MAX_SENDER_PATTERNS_PER_ORGANIZATION = 1000
-# Actions per direction, in the Guide's order (Administrator Guide, "Managing email flows").
-FLOW_ACTIONS = {
-    "inbound": ("DROP", "BOUNCE", "MOVE_TO_JUNK", "DEFAULT", "BYPASS_SPAM_CHECK", "RUN_LAMBDA"),
-    "outbound": ("DEFAULT", "DROP", "BOUNCE", "ROUTE_TO_SMTP_GATEWAY", "RUN_LAMBDA"),
-}
-
-_DNS_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-# A flow-rule domain pattern: a host name of at least two labels.
-_PATTERN_DOMAIN = re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})+")
 
 
 # The validator ----------------------------------------------------------------
@@ -233,71 +215,5 @@ class Validator:
         # Rule names are unique (Administrator Guide, "Creating email flow rules"), within each
         # direction's list.
         self.duplicates("email_flow_rules", rules, lambda r: (r.direction, str(r.name).lower()),
-                         "this rule name in this direction")
-        lambda_arn = service_model.service_model().shape_for("LambdaArn")
-        total_senders = 0
-        for ri, rule in enumerate(rules):
-            path = self.path("email_flow_rules", rules, ri)
-            allowed = FLOW_ACTIONS.get(rule.direction)
-            if allowed is None:
-                self.add(f"{path}.direction", f"must be one of {', '.join(FLOW_ACTIONS)}")
-            elif rule.action not in allowed:
-                self.add(f"{path}.action", f"{rule.action} is not a {rule.direction} action; one of "
-                                           f"{', '.join(allowed)}")
-            if rule.action == "RUN_LAMBDA":
-                if not rule.lambda_arn:
-                    self.add(f"{path}.lambda_arn",
-                             "a RUN_LAMBDA rule needs a Lambda function ARN "
-                             '(Administrator Guide, "Configuring AWS Lambda for Amazon WorkMail")')
-                elif service_model.check(lambda_arn, rule.lambda_arn):
-                    self.add(f"{path}.lambda_arn", f"{rule.lambda_arn!r} is not a Lambda function ARN")
-            elif rule.lambda_arn is not None:
-                self.add(f"{path}.lambda_arn", "only RUN_LAMBDA rules run a Lambda function")
-            if rule.action == "ROUTE_TO_SMTP_GATEWAY":
-                if not rule.smtp_gateway:
-                    self.add(f"{path}.smtp_gateway", "a ROUTE_TO_SMTP_GATEWAY rule needs an SMTP gateway "
-                                                     '(Administrator Guide, "Managing email flows")')
-            elif rule.smtp_gateway is not None:
-                self.add(f"{path}.smtp_gateway", "only ROUTE_TO_SMTP_GATEWAY rules use an SMTP gateway")
-            for field in ("senders", "recipients"):
-                patterns: list[str] = getattr(rule, field)
-                if not patterns:
-                    # One or more patterns each way (Administrator Guide, "Creating email flow rules").
-                    self.add(f"{path}.{field}", f"a rule needs at least one {field[:-1]} pattern")
-                for i, pattern in enumerate(patterns):
-                    problem = _flow_pattern_problem(pattern)
-                    if problem is not None:
-                        self.add(f"{path}.{field}[{i}]", problem)
-            if len(rule.senders) > MAX_SENDER_PATTERNS_PER_RULE:
-                self.add(f"{path}.senders", f"at most {MAX_SENDER_PATTERNS_PER_RULE} sender patterns per rule "
-                                            '(Administrator Guide, "Amazon WorkMail quotas"); '
-                                            f"{len(rule.senders)} declared")
-            total_senders += len(rule.senders)
-        if total_senders > MAX_SENDER_PATTERNS_PER_ORGANIZATION:
-            self.add("email_flow_rules", f"at most {MAX_SENDER_PATTERNS_PER_ORGANIZATION} sender patterns per "
-                                         'organization (Administrator Guide, "Amazon WorkMail quotas"); '
-                                         f"{total_senders} declared")
-
-
-def _flow_pattern_problem(pattern: Any) -> str | None:
-    """Why ``pattern`` is not a flow-rule pattern: an address, a domain, ``*.domain`` or ``*``
-    (Administrator Guide, "Managing email flows"), or None when it is one."""
-    if not isinstance(pattern, str):
-        return "must be a string"
-    if pattern == "*":
-        return None
-    if "+" in pattern:
-        return (f"{pattern!r}: '+' is not valid in a pattern "
-                '(Administrator Guide, "Managing email flows")')
-    if "@" in pattern:
-        if "*" not in pattern and not service_model.check(service_model.service_model().shape_for("EmailAddress"),
-                                                          pattern):
-            return None
-        return f"{pattern!r} is not an email address"
-    domain = pattern[2:] if pattern.startswith("*.") else pattern
-    if "*" in domain:
-        return (f"{pattern!r}: the wildcard can only lead a domain, as in *.example.com "
-                '(Administrator Guide, "Managing email flows")')
-    if not _PATTERN_DOMAIN.fullmatch(domain):
-        return f"{pattern!r} is not an address, a domain, *.domain or *"
-    return None
+                        "this rule name in this direction")
+        check_rules(rules, self.add, lambda i: self.path("email_flow_rules", rules, i))

@@ -1,0 +1,143 @@
+"""``workmail-cdk flow validate`` and ``flow test``, run as users run them, and flow rules
+declared in a CDK app (validated at synth, tried out with ``flow test --app``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_lambda as lambda_
+
+from tests.cli_runs import workmail_cdk
+from workmail_constructs import Organization
+
+ROOT = Path(__file__).resolve().parent.parent
+ARN = "arn:aws:lambda:us-east-1:123456789012:function:scan"
+RULES = {"inbound": [
+    {"name": "block-spam", "action": "DROP", "senders": ["spam.example"], "recipients": ["*"], "lambda": None,
+     "smtp_gateway": None},
+    {"name": "newsletter", "action": "DEFAULT", "senders": ["news@spam.example"], "recipients": ["*"]},
+], "outbound": [
+    {"name": "no-competitor", "action": "BOUNCE", "senders": ["corp.example"], "recipients": ["competitor.example"]},
+]}
+BAD = {"inbound": [
+    {"name": "scan", "action": "RUN_LAMBDA", "senders": ["a+b@x.example"], "recipients": ["corp.example"],
+     "lambda": {"function_arn": ARN, "synchronous": True, "fallback_action": "RUN_LAMBDA", "timeout_minutes": 241}},
+]}
+
+
+def write(tmp_path: Path, data: Any, name: str = "rules.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_validate_a_valid_file(tmp_path: Path) -> None:
+    result = workmail_cdk("flow", "validate", "--rules", str(write(tmp_path, RULES)))
+    assert result.returncode == 0, result.stderr
+    assert "valid (2 inbound, 1 outbound rules)" in result.stdout
+
+
+def test_validate_lists_every_problem_with_its_rule_and_field(tmp_path: Path) -> None:
+    result = workmail_cdk("flow", "validate", "--rules", str(write(tmp_path, BAD)))
+    assert result.returncode == 1
+    paths = [line.split(":", 1)[0] for line in result.stdout.splitlines()]
+    assert sorted(paths) == ["inbound[scan].lambda.fallback_action", "inbound[scan].lambda.timeout_minutes",
+                             "inbound[scan].recipients", "inbound[scan].senders[0]"]
+    as_json = workmail_cdk("flow", "validate", "--rules", str(write(tmp_path, BAD)), "--format", "json")
+    assert as_json.returncode == 1
+    document = json.loads(as_json.stdout)
+    assert document["valid"] is False and [p["path"] for p in document["problems"]] == paths
+
+
+def test_an_address_rule_overrides_its_domain_rule(tmp_path: Path) -> None:
+    rules = str(write(tmp_path, RULES))
+    newsletter = workmail_cdk("flow", "test", "--rules", rules, "--direction", "inbound", "--sender",
+                              "news@spam.example", "--recipient", "alice@corp.example")
+    assert newsletter.returncode == 0, newsletter.stderr
+    assert "DEFAULT" in newsletter.stdout and "rule newsletter (matched on Sender)" in newsletter.stdout
+    other = workmail_cdk("flow", "test", "--rules", rules, "--direction", "inbound", "--sender", "x@spam.example",
+                         "--recipient", "alice@corp.example", "--format", "json")
+    assert json.loads(other.stdout) == [{"recipient": "alice@corp.example", "action": "DROP", "rule": "block-spam",
+                                         "hook_results": []}]
+
+
+def test_json_has_one_object_per_recipient_in_order(tmp_path: Path) -> None:
+    result = workmail_cdk("flow", "test", "--rules", str(write(tmp_path, RULES)), "--direction", "outbound",
+                          "--from", "bob@corp.example", "--recipient", "x@partner.example", "--recipient",
+                          "y@competitor.example", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        {"recipient": "x@partner.example", "action": None, "rule": None, "hook_results": []},
+        {"recipient": "y@competitor.example", "action": "BOUNCE", "rule": "no-competitor", "hook_results": []},
+    ]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--direction", "inbound", "--sender", "a@b.example", "--recipient", "c@d.example"), "--rules FILE or --app"),
+    (("--rules", "RULES", "--direction", "inbound", "--recipient", "c@d.example"), "--sender or --from"),
+    (("--rules", "BAD", "--direction", "inbound", "--sender", "a@b.example", "--recipient", "c@d.example"),
+     "has problems"),
+    (("--rules", "NOTJSON", "--direction", "inbound", "--sender", "a@b.example", "--recipient", "c@d.example"),
+     "is not JSON"),
+])
+def test_bad_input_is_one_line(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    files = {"RULES": write(tmp_path, RULES), "BAD": write(tmp_path, BAD, "bad.json")}
+    (tmp_path / "not.json").write_text("{inbound")
+    files["NOTJSON"] = tmp_path / "not.json"
+    result = workmail_cdk("flow", "test", *(str(files.get(a, a)) for a in args))
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_flow_test_takes_the_rules_of_the_example_app() -> None:
+    # app.py declares a DROP for bulk-mail.example and a DEFAULT for its invoices address.
+    app = f"{sys.executable} app.py"
+    invoices = workmail_cdk("flow", "test", "--app", app, "--direction", "inbound", "--sender",
+                            "invoices@bulk-mail.example", "--recipient", "alice@example.com", "--format", "json",
+                            cwd=ROOT)
+    assert invoices.returncode == 0, invoices.stderr
+    assert json.loads(invoices.stdout)[0]["rule"] == "allow-its-invoices"
+    other = workmail_cdk("flow", "test", "--app", app, "--direction", "inbound", "--sender", "news@bulk-mail.example",
+                         "--recipient", "alice@example.com", "--format", "json", cwd=ROOT)
+    assert json.loads(other.stdout)[0] == {"recipient": "alice@example.com", "action": "DROP",
+                                           "rule": "block-bulk-mailer", "hook_results": []}
+
+
+def test_declared_rules_are_validated_at_synth_naming_the_construct(tmp_path: Path) -> None:
+    app = cdk.App(outdir=str(tmp_path / "out"))
+    stack = cdk.Stack(app, "Flows")
+    org = Organization(stack, "Org", alias="acme")
+    org.add_email_flow_rule("spam", direction="inbound", action="DROP", senders=["spam+x.example"])
+    org.add_email_flow_rule("relay", direction="inbound", action="ROUTE_TO_SMTP_GATEWAY", senders=["*"],
+                            smtp_gateway="gw", id="Relay")
+    with pytest.raises(RuntimeError) as raised:
+        app.synth()
+    message = str(raised.value)
+    assert "Flows/Org/EmailFlowRules/Inbound/spam (email_flow_rules[spam].senders[0])" in message
+    assert "Flows/Org/EmailFlowRules/Inbound/Relay (email_flow_rules[relay].action)" in message
+
+
+def test_a_run_lambda_rule_lets_this_organization_invoke_its_function(tmp_path: Path) -> None:
+    app = cdk.App(outdir=str(tmp_path / "out"))
+    stack = cdk.Stack(app, "Hooked", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    org = Organization(stack, "Org", alias="acme")
+    function = lambda_.Function(stack, "Hook", runtime=lambda_.Runtime.PYTHON_3_12, handler="index.handler",
+                                code=lambda_.Code.from_inline("def handler(e, c): return {}"))
+    for direction in ("inbound", "outbound"):
+        org.add_email_flow_rule(f"scan-{direction}", direction=direction, action="RUN_LAMBDA", senders=["*"],  # type: ignore[arg-type]
+                                lambda_function=function, synchronous=True, fallback_action="DEFAULT",
+                                timeout_minutes=10)
+    template = app.synth().get_stack_by_name("Hooked").template
+    permissions = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"]
+    assert len(permissions) == 1
+    assert permissions[0]["Principal"] == "workmail.eu-west-1.amazonaws.com"
+    assert permissions[0]["SourceAccount"] == "123456789012"
+    assert "Fn::GetAtt" in json.dumps(permissions[0]["SourceArn"])
+    spec = org.to_spec()
+    assert [r.name for r in spec.email_flow_rules] == ["scan-inbound", "scan-outbound"]
