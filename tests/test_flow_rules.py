@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from workmail_constructs.core.flow_evaluation import FLOW_ACTIONS, FlowSettings, Pattern, evaluate
 from workmail_constructs.core.flow_rules_file import read_rules, rules_data
-from workmail_constructs.core.kinds.flow_rule import FlowSettings, evaluate
 from workmail_constructs.core.spec import EmailFlowRuleSpec
 
 PATTERNS = 'Guide, "Managing email flows": sender and recipient patterns'
@@ -346,3 +348,67 @@ def test_the_file_format_round_trips() -> None:
 ])
 def test_a_malformed_file_names_the_place(data: Any, path: str) -> None:
     assert path in [p.path for p in read_rules(data).problems]
+
+
+# The indexed evaluator against the rules read literally --------------------------------
+
+
+DOMAINS = ["a.example", "eu.a.example", "mail.eu.a.example", "b.example", "data.example"]
+addresses = st.builds(lambda user, domain: f"{user}@{domain}", st.sampled_from(["x", "y", "ok"]),
+                      st.sampled_from(DOMAINS))
+patterns = st.one_of(st.just("*"), addresses, st.sampled_from(DOMAINS),
+                     st.sampled_from(DOMAINS).map(lambda d: f"*.{d}"))
+
+
+def literal_reading(rules: list[EmailFlowRuleSpec], direction: str, sender: str | None, from_address: str | None,
+                    recipients: list[str], options: FlowSettings) -> list[str | None]:
+    """Every rule tested against every recipient: the Guide's rules, written the plain way."""
+    order = options.precedence(direction)  # type: ignore[arg-type]
+    decided: list[str | None] = []
+    for recipient in recipients:
+        found = None
+        for address in (sender, from_address):
+            if not address:
+                continue
+            best: tuple[Any, ...] | None = None
+            for index, one_rule in enumerate(rules):
+                if one_rule.direction != direction:
+                    continue
+                by_sender = [Pattern.parse(p).specificity for p in one_rule.senders
+                             if Pattern.parse(p).matches(address)]
+                by_recipient = [Pattern.parse(p).specificity for p in one_rule.recipients
+                                if Pattern.parse(p).matches(recipient)]
+                if not by_sender or not by_recipient:
+                    continue
+                pair = ((max(by_sender), max(by_recipient)) if options.specificity == "sender-first"
+                        else (max(by_recipient), max(by_sender)))
+                key = (pair, -order.index(one_rule.action), -index)
+                if best is None or key > best:
+                    best, found = key, one_rule.name
+            if best is not None:
+                break
+        decided.append(found)
+    return decided
+
+
+@st.composite
+def rule_sets(draw: Any) -> list[EmailFlowRuleSpec]:
+    count = draw(st.integers(1, 8))
+    return [EmailFlowRuleSpec(f"r{n}", direction, draw(st.sampled_from(FLOW_ACTIONS[direction])),
+                              draw(st.lists(patterns, min_size=1, max_size=3)),
+                              draw(st.lists(patterns, min_size=1, max_size=3)))
+            for n in range(count) for direction in [draw(st.sampled_from(["inbound", "outbound"]))]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(rule_sets(), st.sampled_from(["inbound", "outbound"]), st.none() | addresses, st.none() | addresses,
+       st.lists(addresses, min_size=1, max_size=4), st.sampled_from(["listed", "most-restrictive"]),
+       st.sampled_from(["sender-first", "recipient-first"]))
+def test_the_indexed_evaluator_decides_as_the_literal_reading(
+        rules: list[EmailFlowRuleSpec], direction: str, sender: str | None, from_address: str | None,
+        recipients: list[str], tie_break: str, specificity: str) -> None:
+    options = FlowSettings(outbound_tie_break=tie_break, specificity=specificity)  # type: ignore[arg-type]
+    outcomes = evaluate(rules, direction, sender=sender, from_address=from_address,  # type: ignore[arg-type]
+                        recipients=recipients, settings=options)
+    assert [o.rule.name if o.rule else None for o in outcomes] == literal_reading(
+        rules, direction, sender, from_address, recipients, options)

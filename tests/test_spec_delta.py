@@ -15,8 +15,8 @@ from tests.conftest import in_process_api
 from tests.spec_factory import as_cloudformation_sends, organization_spec, resolve_secret
 from tests.spec_strategies import specs, updates
 from workmail_constructs.core.changes import Plan
-from workmail_constructs.core.model_checks import Problem
 from workmail_constructs.core.plan import PlanError
+from workmail_constructs.core.problems import Problem
 from workmail_constructs.core.reconcile import plan_changes, reconcile
 from workmail_constructs.core.spec import GroupSpec, MailboxPermissionSpec, UserSpec, WorkMailSpec, to_data
 from workmail_constructs.core.spec_delta import Narrowed, narrow

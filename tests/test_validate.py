@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from workmail_constructs.core import spec as spec_module
 from workmail_constructs.core.kinds.access_rule import access_actions
-from workmail_constructs.core.model_checks import MODEL_FIELDS, NOT_SENT, Problem, api_shape, label
+from workmail_constructs.core.model_checks import MODEL_FIELDS, NOT_SENT, api_shape, label
+from workmail_constructs.core.problems import Problem
 from workmail_constructs.core.spec import (
     AccessControlRuleSpec,
     AvailabilityConfigurationSpec,

@@ -12,8 +12,8 @@ import click
 from .cli_options import app_options
 
 if TYPE_CHECKING:
+    from .core.flow_evaluation import Outcome
     from .core.flow_rules_file import RulesFile
-    from .core.kinds.flow_rule import Outcome
     from .core.spec import EmailFlowRuleSpec
 
 # What `flow validate` exits with for rules that are not valid (click's usage errors are 2).
@@ -82,7 +82,7 @@ def test(rules_file: Path | None, app: str | None, stack: str | None, direction:
       workmail-cdk flow test --rules rules.json --direction inbound --sender news@spam.example \\
           --recipient alice@corp.example --recipient bob@corp.example
     """
-    from .core.kinds.flow_rule import FlowSettings, OutboundTieBreak, SpecificityOrder, evaluate
+    from .core.flow_evaluation import FlowSettings, OutboundTieBreak, SpecificityOrder, evaluate
     from .core.spec import FlowDirection
 
     if (rules_file is None) == (app is None):

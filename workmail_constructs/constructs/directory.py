@@ -41,7 +41,8 @@ import jsii
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct, IValidation
 
-from ..core.model_checks import Problem, label
+from ..core.model_checks import label
+from ..core.problems import Problem
 from ..core.spec import (
     AccessControlRuleSpec,
     AvailabilityConfigurationSpec,

@@ -17,8 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from .kinds.flow_rule import check_rules
-from .model_checks import Problem
+from .problems import Problem
 from .spec import EmailFlowRuleSpec, FlowAction, FlowDirection
 
 DIRECTIONS: tuple[FlowDirection, ...] = ("inbound", "outbound")
@@ -39,6 +38,33 @@ class RulesFile:
 
 def read_rules(data: Any) -> RulesFile:
     """The rules of a parsed rules file, checked as the spec checks declared rules."""
+    # The Guide's checks need botocore's service model; parse_rules alone doesn't.
+    from .kinds.flow_rule import check_rules
+
+    read, paths = _parsed(data)
+
+    def file_path(spec_path: str) -> str:
+        # A rule's name may hold dots: split at the end of the rule's own path.
+        head = next((p for p in sorted(set(paths), key=len, reverse=True) if spec_path.startswith(p + ".")), None)
+        if head is None:
+            return spec_path
+        rest = spec_path[len(head) + 1:]
+        field = rest.split("[", 1)[0]
+        return f"{head}.{_FILE_FIELDS[field]}{rest[len(field):]}" if field in _FILE_FIELDS else spec_path
+
+    check_rules(read.rules, lambda path, message: read.problems.append(Problem(file_path(path), message)),
+                paths.__getitem__)
+    return read
+
+
+def parse_rules(data: Any) -> RulesFile:
+    """The rules of a parsed rules file, checked for shape only: for rules checked before
+    (a dispatcher's, validated when its app was synthesized), without importing botocore."""
+    return _parsed(data)[0]
+
+
+def _parsed(data: Any) -> tuple[RulesFile, list[str]]:
+    """The rules and shape problems of a rules file, and each rule's path."""
     problems: list[Problem] = []
 
     def add(path: str, message: str) -> None:
@@ -46,7 +72,7 @@ def read_rules(data: Any) -> RulesFile:
 
     if not isinstance(data, dict):
         add("(file)", 'must be a JSON object {"inbound": [...], "outbound": [...]}')
-        return RulesFile([], problems)
+        return RulesFile([], problems), []
     for key in sorted(set(data) - set(DIRECTIONS)):
         add(str(key), "is not a direction; the file has only inbound and outbound")
     rules: list[EmailFlowRuleSpec] = []
@@ -67,18 +93,7 @@ def read_rules(data: Any) -> RulesFile:
             seen.add(rule.name.lower())
             rules.append(rule)
             paths.append(path)
-
-    def file_path(spec_path: str) -> str:
-        # A rule's name may hold dots: split at the end of the rule's own path.
-        head = next((p for p in sorted(set(paths), key=len, reverse=True) if spec_path.startswith(p + ".")), None)
-        if head is None:
-            return spec_path
-        rest = spec_path[len(head) + 1:]
-        field = rest.split("[", 1)[0]
-        return f"{head}.{_FILE_FIELDS[field]}{rest[len(field):]}" if field in _FILE_FIELDS else spec_path
-
-    check_rules(rules, lambda path, message: add(file_path(path), message), paths.__getitem__)
-    return RulesFile(rules, problems)
+    return RulesFile(rules, problems), paths
 
 
 def _rule(item: Any, direction: FlowDirection, index: int, add: Any) -> EmailFlowRuleSpec | None:

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from botocore.model import ListShape, Shape, StructureShape
 
 from . import service_model
+from .problems import Problem
 from .spec import (
     AccessControlRuleSpec,
     AvailabilityConfigurationSpec,
@@ -42,18 +43,6 @@ from .spec import (
     WorkMailSpec,
 )
 from .spec_reading import compile_function, fields_typed, well_typed
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a spec: where (object by name, then field) and what."""
-
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
-
 
 # The model's constraints ------------------------------------------------------
 

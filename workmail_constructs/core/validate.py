@@ -23,7 +23,8 @@ from typing import Any
 from .kinds.base import kind_word
 from .kinds.domain import TEST_DOMAIN_SUFFIX
 from .kinds.flow_rule import check_rules
-from .model_checks import Problem, WrongType, label, model_problems, output_list_max, spec_clean
+from .model_checks import WrongType, label, model_problems, output_list_max, spec_clean
+from .problems import Problem
 from .spec import (
     GroupSpec,
     ResourceSpec,

@@ -1,34 +1,22 @@
-"""Email flow rules: their validation and their evaluation (which rule decides what happens
-to a message, per recipient), as the Administrator Guide defines them ("Managing email
-flows", "Configuring synchronous Run Lambda rules").
+"""Email flow rules as a kind: their checks (the Guide's patterns, actions per direction,
+Run Lambda settings and quotas) and the console steps a plan lists for them (Administrator
+Guide, "Managing email flows", "Configuring synchronous Run Lambda rules").
 
-WorkMail's API has no operations for flow rules, so nothing here reads or writes them: the
-planner lists declared rules as manual steps, and the evaluator answers "what would happen
-to this message", offline, for ``workmail-cdk flow test`` (and, later, a dispatcher Lambda).
-
-What the Guide says, and how it is read here (docs/flow-rules.md lists every choice):
-- a pattern is an address, a domain (that domain only), ``*.domain`` (the domain and all
-  its subdomains; the wildcard only leads) or ``*``; ``+`` is not allowed. Matching is
-  case-insensitive, as addresses' domains are;
-- inbound, a rule applies when a recipient matches one of its recipient patterns and the
-  ``Sender`` header one of its sender patterns; ``From`` is tried only when there is no
-  ``Sender`` or no rule matches it (for that recipient). Outbound, the recipient and the
-  sender (``Sender``, else ``From``) must both match;
-- each recipient gets its own outcome;
-- the most specific rule wins; between rules as specific, the action listed first in the
-  Guide's table for the direction.
+WorkMail's API has no operations for flow rules, so nothing here reads or writes them.
+Which rule decides a message's fate is ``core/flow_evaluation.py``, kept free of botocore
+for a dispatcher's cold start.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from .. import service_model
 from ..changes import ManualStep
-from ..spec import EmailFlowRuleSpec, FlowAction, FlowDirection, WorkMailSpec
+from ..flow_evaluation import FLOW_ACTIONS
+from ..spec import EmailFlowRuleSpec, FlowAction, WorkMailSpec
 
 # Sender patterns per rule and per organization, hard quotas (Administrator Guide, "Amazon WorkMail quotas").
 MAX_SENDER_PATTERNS_PER_RULE = 250
@@ -36,89 +24,11 @@ MAX_SENDER_PATTERNS_PER_ORGANIZATION = 1000
 # A synchronous Run Lambda rule's timeout, in minutes; 0 means no retry before the fallback
 # (Administrator Guide, "Configuring synchronous Run Lambda rules").
 MAX_TIMEOUT_MINUTES = 240
-# Actions per direction, in the Guide's order, which is their precedence between rules as
-# specific (Administrator Guide, "Managing email flows").
-FLOW_ACTIONS: dict[str, tuple[FlowAction, ...]] = {
-    "inbound": ("DROP", "BOUNCE", "MOVE_TO_JUNK", "DEFAULT", "BYPASS_SPAM_CHECK", "RUN_LAMBDA"),
-    "outbound": ("DEFAULT", "DROP", "BOUNCE", "ROUTE_TO_SMTP_GATEWAY", "RUN_LAMBDA"),
-}
-# The outbound order if "most restrictive first" is read as the Guide's rule for ties: its
-# outbound table lists Default first, which contradicts its own example (Drop before Bounce
-# because it is more restrictive). A setting, since it changes outcomes.
-MOST_RESTRICTIVE_OUTBOUND: tuple[FlowAction, ...] = ("DROP", "BOUNCE", "ROUTE_TO_SMTP_GATEWAY", "DEFAULT",
-                                                     "RUN_LAMBDA")
 _DNS_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 # A flow-rule domain pattern: a host name of at least two labels.
 _PATTERN_DOMAIN = re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})+")
 _GUIDE = '(Administrator Guide, "Managing email flows")'
 _SYNC_GUIDE = '(Administrator Guide, "Configuring synchronous Run Lambda rules")'
-
-PatternForm = Literal["address", "domain", "subdomains", "any"]
-# The most specific form first.
-_FORM_RANK: dict[PatternForm, int] = {"address": 3, "domain": 2, "subdomains": 1, "any": 0}
-OutboundTieBreak = Literal["listed", "most-restrictive"]
-SpecificityOrder = Literal["sender-first", "recipient-first"]
-
-
-@dataclass(frozen=True)
-class FlowSettings:
-    """The readings of the Guide that change outcomes where it is silent or unclear (docs/flow-rules.md).
-
-    ``outbound_tie_break``: between outbound rules as specific, the Guide's listed order
-    (``listed``: DEFAULT, DROP, BOUNCE, ROUTE_TO_SMTP_GATEWAY, RUN_LAMBDA) or the most
-    restrictive first (DROP, BOUNCE, ROUTE_TO_SMTP_GATEWAY, DEFAULT, RUN_LAMBDA).
-    ``specificity``: which of a rule's two matches counts first when ranking rules: the
-    sender's (the Guide's example is about senders) or the recipient's.
-    """
-
-    outbound_tie_break: OutboundTieBreak = "listed"
-    specificity: SpecificityOrder = "sender-first"
-
-    def precedence(self, direction: FlowDirection) -> tuple[FlowAction, ...]:
-        if direction == "outbound" and self.outbound_tie_break == "most-restrictive":
-            return MOST_RESTRICTIVE_OUTBOUND
-        return FLOW_ACTIONS[direction]
-
-
-@dataclass(frozen=True)
-class Pattern:
-    """A parsed pattern: its form, and the address or domain it names (lower-cased)."""
-
-    text: str
-    form: PatternForm
-    value: str
-
-    @classmethod
-    def parse(cls, text: str) -> Pattern:
-        """``text`` as a pattern; it must be valid (``pattern_problem`` is None)."""
-        lowered = text.strip().lower()
-        if lowered == "*":
-            return cls(text, "any", "")
-        if "@" in lowered:
-            return cls(text, "address", lowered)
-        if lowered.startswith("*."):
-            return cls(text, "subdomains", lowered[2:])
-        return cls(text, "domain", lowered)
-
-    def matches(self, address: str) -> bool:
-        address = address.strip().lower()
-        domain = address.rpartition("@")[2]
-        if self.form == "any":
-            return True
-        if self.form == "address":
-            return address == self.value
-        if self.form == "domain":
-            return domain == self.value
-        # The domain and all its subdomains.
-        return domain == self.value or domain.endswith("." + self.value)
-
-    @property
-    def specificity(self) -> tuple[int, int]:
-        """Higher is more specific: the form, then (for ``*.domain``) how many labels it names,
-        so ``*.eu.example.com`` is more specific than ``*.example.com``."""
-        labels = self.value.count(".") + 1 if self.form == "subdomains" else 0
-        return _FORM_RANK[self.form], labels
-
 
 def pattern_problem(pattern: Any) -> str | None:
     """Why ``pattern`` is not a flow-rule pattern (an address, a domain, ``*.domain`` or ``*``),
@@ -239,62 +149,3 @@ def flow_rule_steps(declared: WorkMailSpec) -> list[ManualStep]:
     return steps
 
 
-# Evaluation -----------------------------------------------------------------------------
-
-MatchedOn = Literal["sender", "from"]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happens to one recipient: the deciding rule and its action (None: no rule
-    matched, so WorkMail's normal flow), and which header matched."""
-
-    recipient: str
-    action: FlowAction | None
-    rule: EmailFlowRuleSpec | None
-    matched_on: MatchedOn | None
-
-
-def evaluate(rules: Sequence[EmailFlowRuleSpec], direction: FlowDirection, *, sender: str | None,
-             from_address: str | None, recipients: Sequence[str],
-             settings: FlowSettings = FlowSettings()) -> list[Outcome]:
-    """The outcome for each recipient, in order, of a message in ``direction`` with the
-    ``Sender`` header ``sender`` and the ``From`` header ``from_address`` (either may be
-    None). ``rules`` must be valid; those of the other direction are ignored."""
-    ordered = [(rule, [Pattern.parse(p) for p in rule.senders], [Pattern.parse(p) for p in rule.recipients])
-               for rule in rules if rule.direction == direction]
-    precedence = {action: i for i, action in enumerate(settings.precedence(direction))}
-    headers: tuple[tuple[MatchedOn, str | None], ...] = (("sender", sender), ("from", from_address))
-    outcomes = []
-    for recipient in recipients:
-        outcome = Outcome(recipient, None, None, None)
-        for header, address in headers:
-            if not address:
-                continue
-            best = _best(ordered, address, recipient, precedence, settings)
-            if best is not None:
-                outcome = Outcome(recipient, best.action, best, header)
-                break
-        outcomes.append(outcome)
-    return outcomes
-
-
-def _best(rules: list[tuple[EmailFlowRuleSpec, list[Pattern], list[Pattern]]], sender: str, recipient: str,
-          precedence: dict[FlowAction, int], settings: FlowSettings) -> EmailFlowRuleSpec | None:
-    """The deciding rule among those matching both ways: the most specific, then the action
-    first in precedence, then the rule listed first."""
-    best: tuple[tuple[Any, ...], EmailFlowRuleSpec] | None = None
-    for index, (rule, senders, destinations) in enumerate(rules):
-        sender_match = max((p.specificity for p in senders if p.matches(sender)), default=None)
-        if sender_match is None:
-            continue
-        recipient_match = max((p.specificity for p in destinations if p.matches(recipient)), default=None)
-        if recipient_match is None:
-            continue
-        specificity = ((sender_match, recipient_match) if settings.specificity == "sender-first"
-                       else (recipient_match, sender_match))
-        # Larger is better: negate what ranks lower-is-better.
-        key = (specificity, -precedence.get(rule.action, len(precedence)), -index)
-        if best is None or key > best[0]:
-            best = (key, rule)
-    return best[1] if best is not None else None
