@@ -31,6 +31,7 @@ from workmail_constructs import (
     AuditLogDelivery,
     AuditLogType,
     EmailEventLogging,
+    EmailFlowDispatcher,
     ImpersonationRule,
     Organization,
     RetentionFolder,
@@ -127,6 +128,8 @@ class WorkMailExampleStack(cdk.Stack):
                                 senders=["invoices@bulk-mail.example"])
         org.add_email_flow_rule("nothing-to-competitors", direction="outbound", action="BOUNCE",
                                 senders=[domain], recipients=["competitor.example"])
+        # The dispatcher applies them (a deploy changes them); the console needs two rules once.
+        EmailFlowDispatcher(self, "FlowDispatcher", organization=org)
 
         # Free/busy lookups for two partner domains: one over EWS, one through a Lambda function.
         ews_password = secretsmanager.Secret(self, "PartnerEwsPassword",

@@ -722,7 +722,7 @@ def test_deploy_time_values_are_not_validated_at_synth(full: Synth) -> None:
 def test_handler_asset_is_the_package_source_only(full: Synth) -> None:
     directory = handler_code_directory()
     files = sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file())
-    assert files and all(re.fullmatch(r"workmail_constructs/(__init__\.py|(core|handlers)/[\w/]+\.py)", f)
+    assert files and all(re.fullmatch(r"workmail_constructs/(__init__\.py|(core|handlers|hooks)/[\w/]+\.py)", f)
                          for f in files), files
     assert sum((directory / f).stat().st_size for f in files) <= 1_000_000
     for name in files:

@@ -141,3 +141,110 @@ def test_a_run_lambda_rule_lets_this_organization_invoke_its_function(tmp_path: 
     assert "Fn::GetAtt" in json.dumps(permissions[0]["SourceArn"])
     spec = org.to_spec()
     assert [r.name for r in spec.email_flow_rules] == ["scan-inbound", "scan-outbound"]
+
+
+# The dispatcher, deployed with the declared rules -----------------------------------------
+
+
+def _dispatched_app(tmp_path: Path, rules: int, inline_limit: int = 3000) -> tuple[dict[str, Any], Any]:
+    from workmail_constructs import EmailFlowDispatcher
+
+    app = cdk.App(outdir=str(tmp_path / "out"))
+    stack = cdk.Stack(app, "Flows", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    org = Organization(stack, "Org", alias="acme")
+    hook = lambda_.Function(stack, "Hook", runtime=lambda_.Runtime.PYTHON_3_12, handler="index.handler",
+                            code=lambda_.Code.from_inline("def handler(e, c): return {}"))
+    dispatcher = EmailFlowDispatcher(stack, "Dispatcher", organization=org, inline_rules_limit=inline_limit)
+    org.add_email_flow_rule("scan", direction="inbound", action="RUN_LAMBDA", senders=["*"], lambda_function=hook,
+                            synchronous=True, fallback_action="DEFAULT", timeout_minutes=5)
+    for n in range(rules):
+        org.add_email_flow_rule(f"block{n}", direction="inbound", action="DROP", senders=[f"spam{n}.example"])
+    template = app.synth().get_stack_by_name("Flows").template
+    return template, (org, dispatcher)
+
+
+def _dispatcher_function(template: dict[str, Any]) -> dict[str, Any]:
+    (function,) = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"
+                   and r["Properties"].get("Handler") == "workmail_constructs.handlers.dispatcher.handler"]
+    return function
+
+
+def test_the_dispatcher_carries_the_rules_and_may_do_only_its_job(tmp_path: Path) -> None:
+    template, (org, _) = _dispatched_app(tmp_path, rules=2)
+    function = _dispatcher_function(template)
+    variables = function["Environment"]["Variables"]
+    rules = json.loads(variables["WORKMAIL_FLOW_RULES"])
+    assert [r["name"] for r in rules["inbound"]] == ["scan", "block0", "block1"]
+    # The hook's ARN is a deploy-time value: the rules name it, the environment holds it.
+    assert rules["inbound"][0]["lambda"]["function_arn"] == "$ref:WORKMAIL_FLOW_HOOK_0"
+    assert "Fn::GetAtt" in json.dumps(variables["WORKMAIL_FLOW_HOOK_0"])
+    assert function["Timeout"] == 15
+    statements = [s for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"
+                  for s in r["Properties"]["PolicyDocument"]["Statement"]]
+    reads = [s for s in statements if s["Action"] == "workmailmessageflow:GetRawMessageContent"]
+    assert len(reads) == 1 and "message/" in json.dumps(reads[0]["Resource"]) and "/*" in json.dumps(
+        reads[0]["Resource"])
+    assert any(s["Action"] == "lambda:InvokeFunction" for s in statements)
+    permissions = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"]
+    assert {p["Principal"] for p in permissions} == {"workmail.eu-west-1.amazonaws.com"}
+    assert len(permissions) == 2  # the dispatcher's and the hook's
+    spec = org.to_spec()
+    assert spec.flow_dispatcher_arn is not None
+
+
+def test_many_rules_travel_as_an_s3_asset(tmp_path: Path) -> None:
+    template, (_, dispatcher) = _dispatched_app(tmp_path, rules=200)
+    variables = _dispatcher_function(template)["Environment"]["Variables"]
+    assert "WORKMAIL_FLOW_RULES" not in variables
+    assert {"WORKMAIL_FLOW_RULES_BUCKET", "WORKMAIL_FLOW_RULES_KEY", "WORKMAIL_FLOW_RULES_SHA256"} <= set(variables)
+    assert dispatcher.rules_asset is not None
+
+
+def test_with_a_dispatcher_the_console_needs_two_rules(tmp_path: Path) -> None:
+    from workmail_constructs.core.kinds.flow_rule import flow_rule_steps
+
+    _, (org, _) = _dispatched_app(tmp_path, rules=3)
+    spec = org.to_spec()
+    spec.flow_dispatcher_arn = "arn:aws:lambda:eu-west-1:123456789012:function:dispatcher"
+    steps = flow_rule_steps(spec)
+    assert [s.topic for s in steps] == ["email flow dispatcher (inbound)"]
+    assert "senders *, recipients *, action Run Lambda" in steps[0].text and spec.flow_dispatcher_arn in (
+        steps[0].text)
+    spec.flow_dispatcher_arn = None
+    assert len(flow_rule_steps(spec)) == 4
+
+
+def test_the_deployed_dispatcher_reads_its_rules_and_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from workmail_constructs.handlers import dispatcher
+
+    rules = {"inbound": [{"name": "scan", "action": "RUN_LAMBDA", "senders": ["*"], "recipients": ["*"],
+                          "lambda": {"function_arn": "$ref:WORKMAIL_FLOW_HOOK_0", "synchronous": True,
+                                     "fallback_action": "DEFAULT", "timeout_minutes": 5}}]}
+    monkeypatch.setenv(dispatcher.RULES_ENV, json.dumps(rules))
+    monkeypatch.setenv("WORKMAIL_FLOW_HOOK_0", ARN)
+    assert dispatcher._from_environment().rulesets["inbound"].rules[0].lambda_arn == ARN
+    monkeypatch.delenv("WORKMAIL_FLOW_HOOK_0")
+    with pytest.raises(ValueError, match="WORKMAIL_FLOW_HOOK_0"):
+        dispatcher._from_environment()
+
+
+def test_rules_from_s3_are_checked_against_their_digest(monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+    import io
+
+    from workmail_constructs.handlers import dispatcher
+
+    body = json.dumps(RULES).encode()
+
+    class S3:
+        def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
+            assert (Bucket, Key) == ("assets", "rules.json")
+            return {"Body": io.BytesIO(body)}
+
+    monkeypatch.setenv(dispatcher.RULES_BUCKET_ENV, "assets")
+    monkeypatch.setenv(dispatcher.RULES_KEY_ENV, "rules.json")
+    monkeypatch.setenv(dispatcher.RULES_SHA256_ENV, hashlib.sha256(body).hexdigest())
+    assert dispatcher._rules_document(lambda service: S3()) == RULES
+    monkeypatch.setenv(dispatcher.RULES_SHA256_ENV, "0" * 64)
+    with pytest.raises(ValueError, match="don't match their SHA-256"):
+        dispatcher._rules_document(lambda service: S3())

@@ -15,8 +15,8 @@ __version__ = "0.1.0"
 # Names re-exported from workmail_constructs.constructs (kept in step by a test).
 __all__ = [
     "DEFAULT_INLINE_SPEC_LIMIT", "AccessControlRule", "Alias", "AuditLogDelivery", "AuditLogDestination",
-    "AuditLogType", "AvailabilityConfiguration", "Directory", "Domain", "EmailEventLogging", "EmailFlowRule",
-    "Group", "GroupMember",
+    "AuditLogType", "AvailabilityConfiguration", "Directory", "Domain", "EmailEventLogging", "EmailFlowDispatcher",
+    "EmailFlowRule", "Group", "GroupMember",
     "IOrganization", "ImpersonationRole", "ImpersonationRule", "MailResource", "MailboxAccess",
     "MobileDeviceAccessOverride", "MobileDeviceAccessRule", "Organization", "OrganizationBase", "ResourceDelegate",
     "RetentionFolder", "RetentionPolicy", "User", "WorkMailHandlers",
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         Directory,
         Domain,
         EmailEventLogging,
+        EmailFlowDispatcher,
         EmailFlowRule,
         Group,
         GroupMember,

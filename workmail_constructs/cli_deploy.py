@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.status import Status
 
+    from .core.changes import ManualStep
     from .local.deploy.runner import Action, ExternalDns, Outcome
     from .local.deploy.summary import OrganizationSummary
 
@@ -52,8 +53,10 @@ def deploy(local: bool, app: str | None, state_dir: Path, stack: str | None, ext
         raise click.UsageError("only the local deploy is built in: add --local (deploy to AWS with `cdk deploy`)")
     from rich.console import Console
 
+    from .core.kinds.flow_rule import flow_rule_steps
     from .local.clients import workmail_api
     from .local.deploy.assembly import AssemblyError, app_command, pick_stack, read_stacks, synthesize
+    from .local.deploy.declared import declared_directories
     from .local.deploy.runner import DeployError, LocalDeploy
     from .local.deploy.state import StateDirectory
     from .local.deploy.summary import summarize
@@ -86,6 +89,10 @@ def deploy(local: bool, app: str | None, state_dir: Path, stack: str | None, ext
         outcome = deployer.run()
         api = workmail_api(server.endpoint_url, deployer.record.region)
         summaries = [s for s in (summarize(api, organization) for organization in outcome.organizations) if s]
+        # What the API can't do (email flow rules), as console steps with the deployed values.
+        manual = [step for directory in declared_directories(artifact, deployer.record, default_region=DEFAULT_REGION,
+                                                             default_account=DEFAULT_ACCOUNT)
+                  for step in flow_rule_steps(directory.spec)]
     except DeployError as exc:
         raise click.ClickException(f"{artifact.name}: {exc} (the deploy stopped; what was done is kept in "
                                    f"{state_dir}; the handlers' log is {state_dir / 'deploy.log'})") from None
@@ -93,7 +100,7 @@ def deploy(local: bool, app: str | None, state_dir: Path, stack: str | None, ext
         progress.close()
         server.stop()
         _restore(log)
-    _report(Console(), artifact.name, outcome, summaries, time.monotonic() - started)
+    _report(Console(), artifact.name, outcome, summaries, time.monotonic() - started, manual)
 
 
 def _handler_log(path: Path) -> tuple[logging.Handler, list[logging.Handler], int]:
@@ -153,7 +160,7 @@ class RichProgress:
 
 
 def _report(console: Console, stack: str, outcome: Outcome, summaries: list[OrganizationSummary],
-            seconds: float) -> None:
+            seconds: float, manual: list[ManualStep]) -> None:
     from rich.table import Table
 
     if outcome.changes:
@@ -169,6 +176,10 @@ def _report(console: Console, stack: str, outcome: Outcome, summaries: list[Orga
     if outcome.not_emulated:
         listed = ", ".join(f"{count} {kind}" for kind, count in sorted(outcome.not_emulated.items()))
         console.print(f"Not emulated ({sum(outcome.not_emulated.values())}): {listed}.")
+    if manual:
+        console.print("[bold]Manual steps[/] (WorkMail's API can't make these changes; make them yourself):")
+        for step in manual:
+            console.print(f"  * {step.topic}: {step.text}", markup=False)
     for summary in summaries:
         console.print(f"\n[bold]Organization {summary.alias}[/] ({summary.organization_id}, {summary.state})")
         domains = Table("Domain", "Ownership", "DKIM", "Default", title=None, box=None, pad_edge=False)

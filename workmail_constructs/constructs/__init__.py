@@ -24,6 +24,7 @@ from .directory import (
     User,
 )
 from .domain import Domain
+from .flow_dispatcher import EmailFlowDispatcher
 from .flow_rules import EmailFlowRule
 from .logging import AuditLogDelivery, AuditLogDestination, AuditLogType, EmailEventLogging
 from .organization import IOrganization, Organization, OrganizationBase
@@ -40,6 +41,7 @@ __all__ = [
     "Directory",
     "Domain",
     "EmailEventLogging",
+    "EmailFlowDispatcher",
     "EmailFlowRule",
     "Group",
     "GroupMember",

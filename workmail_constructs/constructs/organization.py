@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import aws_cdk as cdk
 import jsii
@@ -75,6 +75,9 @@ from .domain import DEFAULT_RECORD_TTL, Domain
 from .flow_rules import EmailFlowRule, declare_flow_rule
 from .lambda_permissions import allow_workmail_invoke
 from .providers import ORGANIZATION_RESOURCE_TYPE, WorkMailHandlers
+
+if TYPE_CHECKING:
+    from .flow_dispatcher import EmailFlowDispatcher
 
 READ_ACTIONS = ("workmail:Describe*", "workmail:Get*", "workmail:List*", "workmail:Search*")
 USER_MANAGEMENT_ACTIONS = tuple(f"workmail:{operation}" for operation in (
@@ -278,6 +281,7 @@ class Organization(OrganizationBase):
         self._retention_policy: RetentionPolicy | None = None
         self._availability: list[AvailabilityConfiguration] = []
         self._flow_rules: list[EmailFlowRule] = []
+        self._flow_dispatcher: EmailFlowDispatcher | None = None
         self._inbound_dmarc: bool | None = None
         self._email_monitoring: EmailMonitoringSpec | None = None
         self._email_monitoring_owner: Construct | None = None
@@ -608,6 +612,12 @@ class Organization(OrganizationBase):
         self._flow_rules.append(rule)
         return rule
 
+    def _attach_flow_dispatcher(self, dispatcher: EmailFlowDispatcher) -> None:
+        if self._flow_dispatcher is not None:
+            raise ValueError(f"{dispatcher.node.path}: {self.path} already has a flow rules dispatcher, "
+                             f"{self._flow_dispatcher.node.path}; an organization has one")
+        self._flow_dispatcher = dispatcher
+
     @property
     def email_flow_rules(self) -> list[EmailFlowRule]:
         """The flow rules declared, inbound and outbound, in order."""
@@ -654,6 +664,7 @@ class Organization(OrganizationBase):
             email_monitoring=self._email_monitoring,
             availability_configurations=[a.spec for a in self._availability],
             email_flow_rules=[r.spec for r in self._flow_rules],
+            flow_dispatcher_arn=self._flow_dispatcher.function_arn if self._flow_dispatcher is not None else None,
             prune=self._prune,
         )
 
@@ -682,6 +693,8 @@ class Organization(OrganizationBase):
         # A structured object (a readable diff); deploy-time values (a KMS key's ARN) sit in it
         # directly: it is small and always inline.
         cfn.add_property_override("Spec", spec_data(self._spec))
+        if self._flow_dispatcher is not None:
+            self._flow_dispatcher.finalize([rule.spec for rule in self._flow_rules])
         self.directory.finalize()
         if self._handlers.secret_count > SECRETS_WARNING_THRESHOLD:
             cdk.Annotations.of(self).add_warning_v2(

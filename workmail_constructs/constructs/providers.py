@@ -151,7 +151,7 @@ _STAGED: Path | None = None
 
 def _stage_handler_code() -> Path:
     """A directory holding only what the Lambda functions import: the package's
-    ``__init__.py``, ``core/`` and ``handlers/`` (sources only, no caches)."""
+    ``__init__.py``, ``core/``, ``handlers/`` and ``hooks/`` (sources only, no caches)."""
     global _STAGED
     if _STAGED is not None and _STAGED.exists():
         return _STAGED
@@ -161,7 +161,8 @@ def _stage_handler_code() -> Path:
     target = root / package.name
     target.mkdir()
     shutil.copy2(package / "__init__.py", target / "__init__.py")
-    for sub in ("core", "handlers"):
+    # hooks/: the flow rules dispatcher builds its answers with the hook library.
+    for sub in ("core", "handlers", "hooks"):
         for source in sorted((package / sub).rglob("*.py")):
             destination = target / source.relative_to(package)
             destination.parent.mkdir(parents=True, exist_ok=True)

@@ -200,7 +200,7 @@ MODEL_FIELDS: dict[type, tuple[Sent, ...]] = {
 # switches and identities, and flow rules (WorkMail has no API for them; checked by the Guide's
 # rules below). Spec objects nested in a field are walked, so they are not listed.
 NOT_SENT: dict[type, frozenset[str]] = {
-    WorkMailSpec: frozenset({"version", "inbound_dmarc_enforced", "prune"}),
+    WorkMailSpec: frozenset({"version", "inbound_dmarc_enforced", "prune", "flow_dispatcher_arn"}),
     OrganizationSpec: frozenset({"removal_policy"}),
     DomainSpec: frozenset({"default", "wait_for_verification"}),
     UserSpec: frozenset({"enabled", "password", "logical_id"}),

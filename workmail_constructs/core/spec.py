@@ -309,6 +309,9 @@ class WorkMailSpec:
     email_monitoring: EmailMonitoringSpec | None = None
     availability_configurations: list[AvailabilityConfigurationSpec] = field(default_factory=list)
     email_flow_rules: list[EmailFlowRuleSpec] = field(default_factory=list)
+    # The flow rules dispatcher deployed with the rules (a synchronous Run Lambda function);
+    # with one, the console needs only the two rules that send every message to it.
+    flow_dispatcher_arn: str | None = None
     # Delete users, groups and resources that exist but were never declared.
     prune: bool = False
 

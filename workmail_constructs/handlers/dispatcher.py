@@ -29,6 +29,8 @@ file's JSON), so a rule change is an ordinary CloudFormation update, rolled back
 from __future__ import annotations
 
 import copy
+import dataclasses
+import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -49,7 +51,14 @@ from ..hooks.run_lambda import (
     parse_event,
 )
 
+# The rules: inline JSON, or an S3 object (bucket, key, SHA-256) when they are large. A Run
+# Lambda rule's function ARN is "$ref:NAME", NAME an environment variable holding it.
 RULES_ENV = "WORKMAIL_FLOW_RULES"
+RULES_BUCKET_ENV = "WORKMAIL_FLOW_RULES_BUCKET"
+RULES_KEY_ENV = "WORKMAIL_FLOW_RULES_KEY"
+RULES_SHA256_ENV = "WORKMAIL_FLOW_RULES_SHA256"
+HOOK_ENV_PREFIX = "WORKMAIL_FLOW_HOOK_"
+_REFERENCE = "$ref:"
 # The dispatcher must answer within 15 seconds (Administrator Guide, "Configuring synchronous
 # Run Lambda rules"); a hook gets what is left, less this margin for merging and answering.
 ANSWER_MARGIN_SECONDS = 1.0
@@ -252,17 +261,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _from_environment() -> Dispatcher:
-    read = parse_rules(json.loads(os.environ.get(RULES_ENV) or '{"inbound": [], "outbound": []}'))
-    # The rules were checked in full when the app was synthesized; an action the evaluator
-    # doesn't know is what an edit by hand could still bring.
-    problems = [str(p) for p in read.problems] + [
-        f"{rule.direction}[{rule.name}].action: {rule.action} is not an {rule.direction} action"
-        for rule in read.rules if rule.action not in FLOW_ACTIONS[rule.direction]]
-    if problems:
-        raise ValueError(f"{RULES_ENV}: " + "; ".join(problems))
     clients: dict[str, Any] = {}
 
-    def client(service: Literal["lambda", "workmailmessageflow"]) -> Any:
+    def client(service: Literal["lambda", "workmailmessageflow", "s3"]) -> Any:
         # boto3 on first use: an answer that runs no hook and reads no headers never pays for it.
         if service not in clients:
             import boto3
@@ -270,6 +271,15 @@ def _from_environment() -> Dispatcher:
 
             clients[service] = boto3.client(service, config=Config(retries={"total_max_attempts": 1}))
         return clients[service]
+
+    read = parse_rules(_rules_document(client))
+    # The rules were checked in full when the app was synthesized; an action the evaluator
+    # doesn't know is what an edit by hand could still bring.
+    problems = [str(p) for p in read.problems] + [
+        f"{rule.direction}[{rule.name}].action: {rule.action} is not an {rule.direction} action"
+        for rule in read.rules if rule.action not in FLOW_ACTIONS[rule.direction]]
+    if problems:
+        raise ValueError(f"{RULES_ENV}: " + "; ".join(problems))
 
     def invoke(arn: str, payload: dict[str, Any], synchronous: bool, seconds: float) -> dict[str, Any] | None:
         answer = client("lambda").invoke(FunctionName=arn, Payload=json.dumps(payload).encode(),
@@ -291,7 +301,30 @@ def _from_environment() -> Dispatcher:
         stream.close()
         return head
 
-    return Dispatcher(read.rules, invoke=invoke, fetch_headers=fetch_headers)
+    rules = [dataclasses.replace(rule, lambda_arn=_resolved(rule.lambda_arn)) for rule in read.rules]
+    return Dispatcher(rules, invoke=invoke, fetch_headers=fetch_headers)
+
+
+def _rules_document(client: Callable[[Any], Any]) -> Any:
+    """The rules' JSON: from the environment, or from S3, checked against its SHA-256."""
+    bucket = os.environ.get(RULES_BUCKET_ENV)
+    if not bucket:
+        return json.loads(os.environ.get(RULES_ENV) or '{"inbound": [], "outbound": []}')
+    body = client("s3").get_object(Bucket=bucket, Key=os.environ[RULES_KEY_ENV])["Body"].read()
+    if hashlib.sha256(body).hexdigest() != os.environ.get(RULES_SHA256_ENV, "").lower():
+        raise ValueError(f"s3://{bucket}/{os.environ[RULES_KEY_ENV]}: the rules don't match their SHA-256")
+    return json.loads(body)
+
+
+def _resolved(arn: str | None) -> str | None:
+    """A function ARN the rules name by reference, from the environment."""
+    if arn is None or not arn.startswith(_REFERENCE):
+        return arn
+    name = arn[len(_REFERENCE):]
+    value = os.environ.get(name)
+    if not value:
+        raise ValueError(f"{name}: the environment has no value for the hook {arn}")
+    return value
 
 
 __all__ = ["Dispatched", "Dispatcher", "HookResult", "handler"]

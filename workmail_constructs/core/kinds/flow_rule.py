@@ -126,26 +126,42 @@ def _check_lambda(rule: EmailFlowRuleSpec, allowed: tuple[FlowAction, ...], lamb
 
 
 def flow_rule_steps(declared: WorkMailSpec) -> list[ManualStep]:
-    """Email flow rules have no API: each declared rule is a step to take in the console,
-    with every setting it needs, in the order the rules are declared."""
-    steps = []
-    for rule in declared.email_flow_rules:
-        settings = [f"action {rule.action}", f"senders {', '.join(rule.senders) or '-'}",
-                    f"recipients {', '.join(rule.recipients) or '-'}"]
-        if rule.action == "RUN_LAMBDA":
-            settings.append(f"Lambda function {rule.lambda_arn}")
-            if rule.synchronous:
-                settings.append(f"run synchronously, fallback action {rule.fallback_action}, rule timeout "
-                                f"{rule.timeout_minutes if rule.timeout_minutes is not None else 0} minutes")
-        if rule.smtp_gateway:
-            settings.append(f"SMTP gateway {rule.smtp_gateway}")
-        where = "Inbound" if rule.direction == "inbound" else "Outbound"
-        steps.append(ManualStep(
-            f"email flow rule {rule.name}",
-            f"WorkMail's API has no operations for email flow rules, so the {rule.direction} rule "
-            f"'{rule.name}' is not applied by this tool. Create it in the WorkMail console under "
-            f"Organization settings > {where} rules, with {'; '.join(settings)}.",
-        ))
-    return steps
+    """Email flow rules have no API: each declared rule is a step to take in the console, with
+    every setting it needs, in the order declared. With a dispatcher, the console needs only
+    the two rules that send every message to it, and the rules a Run Lambda answer can't
+    replace (routing to an SMTP gateway)."""
+    rules = declared.email_flow_rules
+    dispatcher = declared.flow_dispatcher_arn
+    if not rules:
+        return []
+    if dispatcher is None:
+        return [_console_step(rule) for rule in rules]
+    steps = [ManualStep(
+        f"email flow dispatcher ({direction})",
+        f"Once: in the WorkMail console under Organization settings > {direction.title()} rules, create a rule "
+        f"with senders *, recipients *, action Run Lambda, Lambda function {dispatcher}, run synchronously, "
+        "fallback action DEFAULT. The dispatcher then applies the declared "
+        f"{direction} rules; changing them is a deploy.",
+    ) for direction in ("inbound", "outbound") if any(rule.direction == direction for rule in rules)]
+    return steps + [_console_step(rule) for rule in rules if rule.action == "ROUTE_TO_SMTP_GATEWAY"]
+
+
+def _console_step(rule: EmailFlowRuleSpec) -> ManualStep:
+    settings = [f"action {rule.action}", f"senders {', '.join(rule.senders) or '-'}",
+                f"recipients {', '.join(rule.recipients) or '-'}"]
+    if rule.action == "RUN_LAMBDA":
+        settings.append(f"Lambda function {rule.lambda_arn}")
+        if rule.synchronous:
+            settings.append(f"run synchronously, fallback action {rule.fallback_action}, rule timeout "
+                            f"{rule.timeout_minutes if rule.timeout_minutes is not None else 0} minutes")
+    if rule.smtp_gateway:
+        settings.append(f"SMTP gateway {rule.smtp_gateway}")
+    where = "Inbound" if rule.direction == "inbound" else "Outbound"
+    return ManualStep(
+        f"email flow rule {rule.name}",
+        f"WorkMail's API has no operations for email flow rules, so the {rule.direction} rule "
+        f"'{rule.name}' is not applied by this tool. Create it in the WorkMail console under "
+        f"Organization settings > {where} rules, with {'; '.join(settings)}.",
+    )
 
 
