@@ -248,3 +248,55 @@ def test_rules_from_s3_are_checked_against_their_digest(monkeypatch: pytest.Monk
     monkeypatch.setenv(dispatcher.RULES_SHA256_ENV, "0" * 64)
     with pytest.raises(ValueError, match="don't match their SHA-256"):
         dispatcher._rules_document(lambda service: S3())
+
+
+# A message through the dispatcher and a real hook, in the emulator ---------------------------
+
+HOOK_ARN = "arn:aws:lambda:us-east-1:123456789012:function:tag-external"
+EXAMPLES = ROOT / "examples" / "hooks"
+
+
+def test_flow_test_eml_runs_the_example_hook_and_the_mailbox_shows_its_change() -> None:
+    result = workmail_cdk("flow", "test", "--rules", str(EXAMPLES / "rules.json"), "--direction", "inbound",
+                          "--eml", str(EXAMPLES / "partner.eml"), "--recipient", "alice@corp.example",
+                          "--hook", f"{HOOK_ARN}={EXAMPLES / 'tag_external_subject.py'}", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    (alice,) = json.loads(result.stdout)
+    assert alice["rule"] == "tag-external" and alice["action"] == "DEFAULT"
+    assert alice["delivered_subject"] == "[External] Quarterly numbers"
+    assert [h["ok"] for h in alice["hook_results"]] == [True]
+
+
+def test_a_hook_without_local_code_gets_its_fallback_and_the_message_is_unchanged() -> None:
+    result = workmail_cdk("flow", "test", "--rules", str(EXAMPLES / "rules.json"), "--direction", "inbound",
+                          "--eml", str(EXAMPLES / "partner.eml"), "--recipient", "alice@corp.example", "--format",
+                          "json")
+    assert result.returncode == 0, result.stderr
+    (alice,) = json.loads(result.stdout)
+    assert alice["delivered_subject"] == "Quarterly numbers"
+    (hook,) = alice["hook_results"]
+    assert not hook["ok"] and "no local code" in hook["detail"] and "fallback DEFAULT" in hook["detail"]
+
+
+def test_a_dropped_message_is_never_delivered(tmp_path: Path) -> None:
+    spam = (EXAMPLES / "partner.eml").read_bytes().replace(b"partner@partner.example", b"deals@spam.example")
+    (tmp_path / "spam.eml").write_bytes(spam)
+    result = workmail_cdk("flow", "test", "--rules", str(EXAMPLES / "rules.json"), "--direction", "inbound",
+                          "--eml", str(tmp_path / "spam.eml"), "--recipient", "alice@corp.example",
+                          "--hook", f"{HOOK_ARN}={EXAMPLES / 'tag_external_subject.py'}")
+    assert result.returncode == 0, result.stderr
+    assert "DROP" in result.stdout and "rule block-spam" in result.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--hook", f"{HOOK_ARN}=nowhere.py"), "--hook runs with a message"),
+    (("--eml", "EML", "--sender", "a@b.example"), "leave out --sender"),
+    (("--eml", "EML", "--hook", "no-equals-sign"), "ARN=FILE.py"),
+    (("--eml", "EML", "--hook", f"{HOOK_ARN}=nowhere.py"), "no file nowhere.py"),
+])
+def test_bad_eml_input_is_one_line(args: tuple[str, ...], message: str) -> None:
+    files = {"EML": str(EXAMPLES / "partner.eml")}
+    result = workmail_cdk("flow", "test", "--rules", str(EXAMPLES / "rules.json"), "--direction", "inbound",
+                          "--recipient", "alice@corp.example", *(files.get(a, a) for a in args))
+    assert result.returncode != 0
+    assert message in result.stderr and "Traceback" not in result.stderr

@@ -17,7 +17,7 @@ __all__ = [
     "DEFAULT_INLINE_SPEC_LIMIT", "AccessControlRule", "Alias", "AuditLogDelivery", "AuditLogDestination",
     "AuditLogType", "AvailabilityConfiguration", "Directory", "Domain", "EmailEventLogging", "EmailFlowDispatcher",
     "EmailFlowRule", "Group", "GroupMember",
-    "IOrganization", "ImpersonationRole", "ImpersonationRule", "MailResource", "MailboxAccess",
+    "IOrganization", "ImpersonationRole", "ImpersonationRule", "LambdaHook", "MailResource", "MailboxAccess",
     "MobileDeviceAccessOverride", "MobileDeviceAccessRule", "Organization", "OrganizationBase", "ResourceDelegate",
     "RetentionFolder", "RetentionPolicy", "User", "WorkMailHandlers",
 ]
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         ImpersonationRole,
         ImpersonationRule,
         IOrganization,
+        LambdaHook,
         MailboxAccess,
         MailResource,
         MobileDeviceAccessOverride,

@@ -14,7 +14,7 @@ from .cli_options import app_options
 if TYPE_CHECKING:
     from .core.flow_evaluation import Outcome
     from .core.flow_rules_file import RulesFile
-    from .core.spec import EmailFlowRuleSpec
+    from .core.spec import EmailFlowRuleSpec, FlowDirection
 
 # What `flow validate` exits with for rules that are not valid (click's usage errors are 2).
 INVALID_EXIT = 1
@@ -70,26 +70,46 @@ def validate(rules_file: Path, output_format: str) -> None:
                                       "restrictive action first (docs/flow-rules.md).")
 @click.option("--specificity", type=click.Choice(["sender-first", "recipient-first"]), default="sender-first",
               show_default=True, help="Which match ranks rules first: the sender pattern's or the recipient's.")
+@click.option("--eml", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A message (RFC 5322 file): also run the dispatcher and the hooks on it, in an emulator, and "
+                   "show what was delivered. Its Sender and From headers are the ones matched.")
+@click.option("--hook", "hooks", multiple=True, metavar="ARN=FILE.py[:FUNCTION]",
+              help="With --eml: the local code of a Run Lambda rule's function (repeatable).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def test(rules_file: Path | None, app: str | None, stack: str | None, direction: str, sender: str | None,
          from_address: str | None, recipients: tuple[str, ...], outbound_tie_break: str, specificity: str,
-         output_format: str) -> None:
+         eml: Path | None, hooks: tuple[str, ...], output_format: str) -> None:
     """Show what the rules do to a message, recipient by recipient: the deciding rule and its
     action, as the WorkMail console's "Test configuration" would.
+
+    With --eml, the message is also run through the flow rules dispatcher and the Run Lambda
+    hooks (--hook: your function's file), in an emulator, as WorkMail would run them, and each
+    recipient's mailbox shows the message as delivered.
 
     \b
     Example:
       workmail-cdk flow test --rules rules.json --direction inbound --sender news@spam.example \\
           --recipient alice@corp.example --recipient bob@corp.example
+      workmail-cdk flow test --rules examples/hooks/rules.json --direction inbound \\
+          --eml examples/hooks/partner.eml --recipient alice@corp.example \\
+          --hook arn:aws:lambda:us-east-1:123456789012:function:tag-external=examples/hooks/tag_external_subject.py
     """
     from .core.flow_evaluation import FlowSettings, OutboundTieBreak, SpecificityOrder, evaluate
     from .core.spec import FlowDirection
 
     if (rules_file is None) == (app is None):
         raise click.UsageError("give the rules with --rules FILE or --app CMD (one of them)")
+    if hooks and eml is None:
+        raise click.UsageError("--hook runs with a message: give --eml too")
+    rules = _valid_rules(rules_file) if rules_file is not None else _app_rules(app, stack)
+    if eml is not None:
+        if sender or from_address:
+            raise click.UsageError("with --eml, the message's own Sender and From headers are matched: leave out "
+                                   "--sender and --from")
+        _run_eml(rules, cast(FlowDirection, direction), eml, list(recipients), hooks, output_format)
+        return
     if not sender and not from_address:
         raise click.UsageError("give the message's --sender or --from (or both)")
-    rules = _valid_rules(rules_file) if rules_file is not None else _app_rules(app, stack)
     settings = FlowSettings(outbound_tie_break=cast(OutboundTieBreak, outbound_tie_break),
                             specificity=cast(SpecificityOrder, specificity))
     outcomes = evaluate(rules, cast(FlowDirection, direction), sender=sender, from_address=from_address,
@@ -102,6 +122,37 @@ def test(rules_file: Path | None, app: str | None, stack: str | None, direction:
     width = max(len(o.recipient) for o in outcomes)
     for outcome in outcomes:
         click.echo(f"  {outcome.recipient:<{width}}  {_describe(outcome)}")
+
+
+def _run_eml(rules: list[EmailFlowRuleSpec], direction: FlowDirection, eml: Path, recipients: list[str],
+             hooks: tuple[str, ...], output_format: str) -> None:
+    from .local.flow_run import FlowRunError, load_hook, run_message
+
+    try:
+        functions = dict(load_hook(spec) for spec in hooks)
+        run = run_message(rules, direction, eml.read_bytes(), recipients, functions)
+    except FlowRunError as exc:
+        raise click.ClickException(str(exc)) from None
+    results = {r.recipient: r for r in run.recipients}
+    hook_results = [vars(h) for h in run.dispatched.hook_results]
+    if output_format == "json":
+        click.echo(json.dumps([
+            {"recipient": r.recipient, "action": r.action, "rule": r.rule,
+             "hook_results": [h for h in hook_results if r.recipient in h["recipients"]],
+             "delivered_subject": r.delivered_subject}
+            for r in run.recipients], indent=2))
+        return
+    click.echo(f"{direction} message {eml.name}, run through the dispatcher:")
+    width = max(len(r) for r in results)
+    for result in run.recipients:
+        delivered = f"; delivered with subject {result.delivered_subject!r}" if result.delivered_subject else ""
+        click.echo(f"  {result.recipient:<{width}}  {result.action or 'DEFAULT':<17} "
+                   f"rule {result.rule or '(none)'}{delivered}")
+    for hook in run.dispatched.hook_results:
+        state = "answered" if hook.ok else f"failed: {hook.detail}"
+        click.echo(f"  hook {hook.rule} ({hook.function_arn}): {state}")
+    for note in run.dispatched.notes:
+        click.echo(f"  note: {note}")
 
 
 def _read(rules_file: Path) -> RulesFile:

@@ -26,6 +26,7 @@ from .directory import (
 from .domain import Domain
 from .flow_dispatcher import EmailFlowDispatcher
 from .flow_rules import EmailFlowRule
+from .lambda_hook import LambdaHook
 from .logging import AuditLogDelivery, AuditLogDestination, AuditLogType, EmailEventLogging
 from .organization import IOrganization, Organization, OrganizationBase
 from .providers import WorkMailHandlers
@@ -48,6 +49,7 @@ __all__ = [
     "IOrganization",
     "ImpersonationRole",
     "ImpersonationRule",
+    "LambdaHook",
     "MailResource",
     "MailboxAccess",
     "MobileDeviceAccessOverride",

@@ -9,15 +9,16 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 
 if TYPE_CHECKING:
-    from .organization import Organization
+    from .organization import OrganizationBase
 
 
-def allow_workmail_invoke(organization: Organization, function: lambda_.IFunction, *, service: str,
+def allow_workmail_invoke(organization: OrganizationBase, function: lambda_.IFunction, *, service: str,
                           permission_id: str) -> None:
     """Let ``service`` (``workmail`` for Run Lambda rules, ``availability.workmail`` for
     availability providers) of the organization's Region invoke ``function``, with the
-    organization's ARN and account as conditions so that no other organization can; the
-    directory resource waits for the permission. Once per function and ``permission_id``."""
+    organization's ARN and account as conditions so that no other organization can; an
+    organization of this stack waits for the permission before its directory is set up.
+    Once per function and ``permission_id``."""
     if function.node.try_find_child(permission_id) is not None:
         return
     stack = cdk.Stack.of(organization)
@@ -29,5 +30,6 @@ def allow_workmail_invoke(organization: Organization, function: lambda_.IFunctio
         source_account=stack.account, source_arn=organization.organization_arn,
     )
     permission = function.node.try_find_child(permission_id)
-    if permission is not None:
-        organization.directory.resource.node.add_dependency(permission)
+    directory = getattr(organization, "directory", None)
+    if permission is not None and directory is not None:
+        directory.resource.node.add_dependency(permission)
