@@ -30,7 +30,8 @@ from functools import partial
 from typing import Any
 
 from bench.harness import machine
-from workmail_constructs.core.flow_evaluation import FLOW_ACTIONS, FlowSettings, Pattern, RuleSet
+from tests.flow_reference import literal_reading
+from workmail_constructs.core.flow_evaluation import FLOW_ACTIONS, FlowSettings, RuleSet
 from workmail_constructs.core.spec import EmailFlowRuleSpec
 from workmail_constructs.handlers.dispatcher import Dispatcher
 
@@ -47,28 +48,6 @@ def make_rules(count: int, rng: random.Random) -> list[EmailFlowRuleSpec]:
         recipient = rng.choice(["*", "corp.example", "*.corp.example", f"user{n % 500}@corp.example"])
         rules.append(EmailFlowRuleSpec(f"rule{n}", "inbound", rng.choice(actions), [sender], [recipient]))
     return rules
-
-
-def literal(rules: list[EmailFlowRuleSpec], sender: str, from_address: str, recipients: list[str]) -> list[str | None]:
-    """Every rule tested against every recipient, as in the test suite's reference."""
-    order = FlowSettings().precedence("inbound")
-    parsed = [([Pattern.parse(p) for p in r.senders], [Pattern.parse(p) for p in r.recipients]) for r in rules]
-    decided: list[str | None] = []
-    for recipient in recipients:
-        found = None
-        for address in (sender, from_address):
-            best = None
-            for index, (rule, (senders, destinations)) in enumerate(zip(rules, parsed, strict=True)):
-                by_sender = [p.specificity for p in senders if p.matches(address)]
-                by_recipient = [p.specificity for p in destinations if p.matches(recipient)]
-                if by_sender and by_recipient:
-                    key = ((max(by_sender), max(by_recipient)), -order.index(rule.action), -index)
-                    if best is None or key > best:
-                        best, found = key, rule.name
-            if best is not None:
-                break
-        decided.append(found)
-    return decided
 
 
 def no_hooks(arn: str, payload: dict[str, Any], synchronous: bool, seconds: float) -> dict[str, Any] | None:
@@ -115,7 +94,7 @@ def main() -> None:
     literal_times = []
     for sender, from_address, recipients in messages[:3]:
         started = time.perf_counter()
-        expected = literal(rules, sender, from_address, recipients)
+        expected = literal_reading(rules, "inbound", sender, from_address, recipients, FlowSettings())
         literal_times.append(time.perf_counter() - started)
         got = [o.rule.name if o.rule else None for o in ruleset.decide(sender=sender, from_address=from_address,
                                                                       recipients=recipients)]

@@ -13,22 +13,12 @@ from typing import Any
 import pytest
 
 from tests.conftest import make_client
+from tests.run_lambda_events import GUIDE_EVENT
 from workmail_constructs.core.spec import EmailFlowRuleSpec
 from workmail_constructs.handlers.dispatcher import Dispatcher
 from workmail_constructs.local import EmulatorControl
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:hook"
-GUIDE_EVENT: dict[str, Any] = {
-    "summaryVersion": "2018-10-10",
-    "envelope": {"mailFrom": {"address": "from@example.com"},
-                 "recipients": [{"address": "recipient1@example.com"}, {"address": "recipient2@example.com"}]},
-    "sender": {"address": "sender@example.com"},
-    "subject": "Hello From Amazon WorkMail!",
-    "messageId": "00000000-0000-0000-0000-000000000000",
-    "invocationId": "00000000000000000000000000000000",
-    "flowDirection": "INBOUND",
-    "truncated": False,
-}
 
 
 def rule(name: str, action: str, senders: list[str], recipients: list[str] | None = None,
@@ -230,3 +220,40 @@ def test_the_lambda_entry_point_reads_its_rules_from_its_deployment(monkeypatch:
     monkeypatch.setattr(dispatcher, "_DISPATCHER", None)
     with pytest.raises(ValueError, match=r"inbound\[x\].action: FLY"):
         dispatcher.handler(GUIDE_EVENT, None)
+
+
+def test_a_recipient_a_hook_adds_is_named_even_with_default() -> None:
+    # The Guide's "add a recipient" answer.
+    answer = {"actions": [{"action": {"type": "DEFAULT"}, "recipients": ["new-recipient@example.com"]},
+                          {"action": {"type": "DEFAULT"}, "allRecipients": True}]}
+    rules = [rule("add", "RUN_LAMBDA", ["*"], lambda_arn=ARN, synchronous=True, fallback_action="DEFAULT")]
+    dispatched = Dispatcher(rules, invoke=Hooks({ARN: answer}), fetch_headers=no_headers).dispatch(GUIDE_EVENT)
+    assert dispatched.response == {"actions": [
+        {"action": {"type": "DEFAULT"}, "recipients": ["new-recipient@example.com"]},
+        {"action": {"type": "DEFAULT"}, "allRecipients": True}]}
+
+
+def test_additions_past_the_outbound_limit_are_left_out_and_the_rest_still_answered() -> None:
+    answer = {"actions": [{"action": {"type": "DEFAULT"}, "recipients": [f"extra{n}@partner.example"
+                                                                         for n in range(600)]},
+                          {"action": {"type": "DROP"}, "allRecipients": True}]}
+    rules = [rule("add", "RUN_LAMBDA", ["*"], direction="outbound", lambda_arn=ARN, synchronous=True,
+                  fallback_action="DEFAULT")]
+    dispatched = Dispatcher(rules, invoke=Hooks({ARN: answer}), fetch_headers=no_headers).dispatch(
+        event(["x@partner.example"], direction="OUTBOUND", mail_from="alice@corp.example"))
+    assert dispatched.response == {"actions": [
+        {"action": {"type": "DROP"}, "recipients": ["x@partner.example"]},
+        {"action": {"type": "DEFAULT"}, "allRecipients": True}]}
+    assert any("recipients added by hooks are left out" in note for note in dispatched.notes)
+
+
+def test_an_answer_past_256_kb_leaves_the_hooks_additions_out() -> None:
+    added = [f"{'x' * 200}{n}@partner.example" for n in range(1500)]
+    answer = {"actions": [{"action": {"type": "DEFAULT"}, "recipients": added},
+                          {"action": {"type": "MOVE_TO_JUNK"}, "allRecipients": True}]}
+    rules = [rule("add", "RUN_LAMBDA", ["*"], lambda_arn=ARN, synchronous=True, fallback_action="DEFAULT")]
+    dispatched = Dispatcher(rules, invoke=Hooks({ARN: answer}), fetch_headers=no_headers).dispatch(GUIDE_EVENT)
+    assert dispatched.response == {"actions": [
+        {"action": {"type": "MOVE_TO_JUNK"}, "recipients": ["recipient1@example.com", "recipient2@example.com"]},
+        {"action": {"type": "DEFAULT"}, "allRecipients": True}]}
+    assert any("262,144" in note for note in dispatched.notes)

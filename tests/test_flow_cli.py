@@ -278,6 +278,15 @@ def test_a_hook_without_local_code_gets_its_fallback_and_the_message_is_unchange
     assert not hook["ok"] and "no local code" in hook["detail"] and "fallback DEFAULT" in hook["detail"]
 
 
+def test_sender_and_from_replace_the_messages_headers() -> None:
+    result = workmail_cdk("flow", "test", "--rules", str(EXAMPLES / "rules.json"), "--direction", "inbound",
+                          "--eml", str(EXAMPLES / "partner.eml"), "--recipient", "alice@corp.example",
+                          "--from", "deals@spam.example", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    (alice,) = json.loads(result.stdout)
+    assert (alice["rule"], alice["action"], alice["delivered_subject"]) == ("block-spam", "DROP", None)
+
+
 def test_a_dropped_message_is_never_delivered(tmp_path: Path) -> None:
     spam = (EXAMPLES / "partner.eml").read_bytes().replace(b"partner@partner.example", b"deals@spam.example")
     (tmp_path / "spam.eml").write_bytes(spam)
@@ -290,7 +299,6 @@ def test_a_dropped_message_is_never_delivered(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("args", "message"), [
     (("--hook", f"{HOOK_ARN}=nowhere.py"), "--hook runs with a message"),
-    (("--eml", "EML", "--sender", "a@b.example"), "leave out --sender"),
     (("--eml", "EML", "--hook", "no-equals-sign"), "ARN=FILE.py"),
     (("--eml", "EML", "--hook", f"{HOOK_ARN}=nowhere.py"), "no file nowhere.py"),
 ])

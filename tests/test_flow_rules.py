@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workmail_constructs.core.flow_evaluation import FLOW_ACTIONS, FlowSettings, Pattern, evaluate
+from tests.flow_reference import literal_reading
+from workmail_constructs.core.flow_evaluation import FLOW_ACTIONS, FlowSettings, evaluate
 from workmail_constructs.core.flow_rules_file import read_rules, rules_data
 from workmail_constructs.core.spec import EmailFlowRuleSpec
 
@@ -358,37 +359,6 @@ addresses = st.builds(lambda user, domain: f"{user}@{domain}", st.sampled_from([
                       st.sampled_from(DOMAINS))
 patterns = st.one_of(st.just("*"), addresses, st.sampled_from(DOMAINS),
                      st.sampled_from(DOMAINS).map(lambda d: f"*.{d}"))
-
-
-def literal_reading(rules: list[EmailFlowRuleSpec], direction: str, sender: str | None, from_address: str | None,
-                    recipients: list[str], options: FlowSettings) -> list[str | None]:
-    """Every rule tested against every recipient: the Guide's rules, written the plain way."""
-    order = options.precedence(direction)  # type: ignore[arg-type]
-    decided: list[str | None] = []
-    for recipient in recipients:
-        found = None
-        for address in (sender, from_address):
-            if not address:
-                continue
-            best: tuple[Any, ...] | None = None
-            for index, one_rule in enumerate(rules):
-                if one_rule.direction != direction:
-                    continue
-                by_sender = [Pattern.parse(p).specificity for p in one_rule.senders
-                             if Pattern.parse(p).matches(address)]
-                by_recipient = [Pattern.parse(p).specificity for p in one_rule.recipients
-                                if Pattern.parse(p).matches(recipient)]
-                if not by_sender or not by_recipient:
-                    continue
-                pair = ((max(by_sender), max(by_recipient)) if options.specificity == "sender-first"
-                        else (max(by_recipient), max(by_sender)))
-                key = (pair, -order.index(one_rule.action), -index)
-                if best is None or key > best:
-                    best, found = key, one_rule.name
-            if best is not None:
-                break
-        decided.append(found)
-    return decided
 
 
 @st.composite

@@ -309,6 +309,19 @@ def test_put_raw_message_content_round_trip(client: Any, flow_client: Any, contr
             content=_s3_ref(bucket, staged["Key"]))
 
 
+def test_finishing_a_held_message_for_some_recipients_delivers_to_those_only(
+        client: Any, control: EmulatorControl, org_id: str, domain: str) -> None:
+    alice, bob = _user(client, org_id, domain), _user(client, org_id, domain)
+    alice_address, bob_address = (_describe_email(client, org_id, u) for u in (alice, bob))
+    held = _deliver(control, org_id, _mime([alice_address, bob_address]), Hold=True)
+    # A Run Lambda answer dropped Bob's copy.
+    finished = control.command("finish-message", messageId=held["messageId"], Recipients=[alice_address.upper()])
+    assert finished["DeliveredTo"] == [alice]
+    assert len(_mailbox(control, org_id, alice)) == 1 and _mailbox(control, org_id, bob) == []
+    with pytest.raises(EmulatorCommandError, match="Recipients must be a list"):
+        control.command("finish-message", messageId=held["messageId"], Recipients="everyone")
+
+
 def test_updating_a_delivered_message_leaves_the_mailbox_copy(client: Any, flow_client: Any,
                                                               control: EmulatorControl, org_id: str,
                                                               domain: str) -> None:

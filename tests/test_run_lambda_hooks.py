@@ -8,20 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.run_lambda_events import GUIDE_EVENT
 from workmail_constructs.hooks.run_lambda import EventError, Response, ResponseError, parse_event
-
-# The Guide's event example (its two fragments joined).
-GUIDE_EVENT: dict[str, Any] = {
-    "summaryVersion": "2018-10-10",
-    "envelope": {"mailFrom": {"address": "from@example.com"},
-                 "recipients": [{"address": "recipient1@example.com"}, {"address": "recipient2@example.com"}]},
-    "sender": {"address": "sender@example.com"},
-    "subject": "Hello From Amazon WorkMail!",
-    "messageId": "00000000-0000-0000-0000-000000000000",
-    "invocationId": "00000000000000000000000000000000",
-    "flowDirection": "INBOUND",
-    "truncated": False,
-}
 
 
 def test_the_guides_event_parses() -> None:

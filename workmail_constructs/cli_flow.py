@@ -72,7 +72,8 @@ def validate(rules_file: Path, output_format: str) -> None:
               show_default=True, help="Which match ranks rules first: the sender pattern's or the recipient's.")
 @click.option("--eml", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A message (RFC 5322 file): also run the dispatcher and the hooks on it, in an emulator, and "
-                   "show what was delivered. Its Sender and From headers are the ones matched.")
+                   "show what was delivered. Its Sender and From headers are matched (--sender and --from "
+                   "replace them).")
 @click.option("--hook", "hooks", multiple=True, metavar="ARN=FILE.py[:FUNCTION]",
               help="With --eml: the local code of a Run Lambda rule's function (repeatable).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -103,10 +104,8 @@ def test(rules_file: Path | None, app: str | None, stack: str | None, direction:
         raise click.UsageError("--hook runs with a message: give --eml too")
     rules = _valid_rules(rules_file) if rules_file is not None else _app_rules(app, stack)
     if eml is not None:
-        if sender or from_address:
-            raise click.UsageError("with --eml, the message's own Sender and From headers are matched: leave out "
-                                   "--sender and --from")
-        _run_eml(rules, cast(FlowDirection, direction), eml, list(recipients), hooks, output_format)
+        _run_eml(rules, cast(FlowDirection, direction), eml, list(recipients), hooks, output_format,
+                 sender=sender, from_address=from_address)
         return
     if not sender and not from_address:
         raise click.UsageError("give the message's --sender or --from (or both)")
@@ -125,12 +124,13 @@ def test(rules_file: Path | None, app: str | None, stack: str | None, direction:
 
 
 def _run_eml(rules: list[EmailFlowRuleSpec], direction: FlowDirection, eml: Path, recipients: list[str],
-             hooks: tuple[str, ...], output_format: str) -> None:
+             hooks: tuple[str, ...], output_format: str, *, sender: str | None, from_address: str | None) -> None:
     from .local.flow_run import FlowRunError, load_hook, run_message
 
     try:
         functions = dict(load_hook(spec) for spec in hooks)
-        run = run_message(rules, direction, eml.read_bytes(), recipients, functions)
+        run = run_message(rules, direction, eml.read_bytes(), recipients, functions, sender=sender,
+                          from_address=from_address)
     except FlowRunError as exc:
         raise click.ClickException(str(exc)) from None
     results = {r.recipient: r for r in run.recipients}

@@ -47,6 +47,7 @@ from ..hooks.run_lambda import (
     MAX_UNIQUE_ACTIONS,
     RESPONSE_ACTIONS,
     Response,
+    ResponseError,
     RunLambdaEvent,
     parse_event,
 )
@@ -125,7 +126,7 @@ class Dispatcher:
                 decided[outcome.recipient] = (outcome.action, None)
         budget = DEFAULT_HOOK_SECONDS if seconds_left is None else max(0.0, seconds_left - ANSWER_MARGIN_SECONDS)
         results = self._run_hooks(list(by_hook.values()), raw_event, event.flow_direction, decided, budget)
-        response = _response(event.flow_direction, decided, notes)
+        response = _response(event.flow_direction, decided, {r.lower() for r in event.recipients}, notes)
         return Dispatched(response, outcomes, results, notes)
 
     def _run_hooks(self, hooks: list[tuple[EmailFlowRuleSpec, list[str]]], raw_event: dict[str, Any],
@@ -221,13 +222,25 @@ def _hook_actions(answer: Any, direction: str, recipients: list[str]) -> dict[st
     return named
 
 
-def _response(direction: str, decided: dict[str, tuple[str, str | None]], notes: list[str]) -> dict[str, Any]:
+def _response(direction: str, decided: dict[str, tuple[str, str | None]], original: set[str],
+              notes: list[str]) -> dict[str, Any]:
     """The answer: one action per (type, bounce message) for the recipients it names, DEFAULT
-    for every other; bounces with more messages than the unique-action limit allows share
-    the first message."""
+    for every other through ``allRecipients``. Recipients a hook added are named even with
+    DEFAULT (that is how they are added). Bounces with more messages than the unique-action
+    limit allows share the first message; an answer that would still break a limit (a hook
+    adding too many recipients) leaves the additions out."""
+    try:
+        return _answer(direction, decided, original, notes)
+    except ResponseError as exc:
+        notes.append(f"the answer would break a limit ({exc}); recipients added by hooks are left out")
+        return _answer(direction, {r: key for r, key in decided.items() if r.lower() in original}, original, notes)
+
+
+def _answer(direction: str, decided: dict[str, tuple[str, str | None]], original: set[str],
+            notes: list[str]) -> dict[str, Any]:
     groups: dict[tuple[str, str | None], list[str]] = {}
     for recipient, key in decided.items():
-        if key[0] != "DEFAULT":
+        if key[0] != "DEFAULT" or recipient.lower() not in original:
             groups.setdefault(key, []).append(recipient)
     if len(groups) + 1 > MAX_UNIQUE_ACTIONS:
         bounces = [key for key in groups if key[0] == "BOUNCE"]

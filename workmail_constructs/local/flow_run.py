@@ -9,10 +9,8 @@ whatever the hooks changed, so the mailbox shows it (``workmail-cdk flow test --
 from __future__ import annotations
 
 import importlib.util
-import os
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.policy import default as default_policy
@@ -23,7 +21,7 @@ from typing import Any
 from ..core.spec import EmailFlowRuleSpec, FlowDirection
 from ..handlers.dispatcher import Dispatched, Dispatcher
 from ..hooks.messages import MESSAGE_BUCKET_ENV
-from .clients import LOCAL_CREDENTIAL_VARIABLES, client
+from .clients import client, emulator_environment
 from .config import DEFAULT_REGION
 from .control import EmulatorControl
 from .server import EmulatorServer
@@ -32,6 +30,7 @@ HookFunction = Callable[[dict[str, Any], Any], Any]
 # The bucket hooks put changed messages in (what LambdaHook makes in AWS).
 MESSAGE_BUCKET = "workmail-flow-test-messages"
 TEST_PASSWORD = "Flow-Test-Passw0rd!"
+UNDELIVERED = frozenset({"DROP", "BOUNCE"})
 
 
 class FlowRunError(Exception):
@@ -77,9 +76,17 @@ def load_hook(spec: str) -> tuple[str, HookFunction]:
 
 
 def run_message(rules: list[EmailFlowRuleSpec], direction: FlowDirection, raw: bytes, recipients: list[str],
-                hooks: dict[str, HookFunction]) -> FlowRun:
-    """Hold ``raw`` for ``recipients`` in a fresh emulator, dispatch it, deliver it."""
+                hooks: dict[str, HookFunction], *, sender: str | None = None,
+                from_address: str | None = None) -> FlowRun:
+    """Hold ``raw`` for ``recipients`` in a fresh emulator, dispatch it, deliver it. ``sender``
+    and ``from_address``, when given, replace the message's Sender and From headers."""
     message = message_from_bytes(raw, policy=default_policy)
+    for name, value in (("Sender", sender), ("From", from_address)):
+        if value:
+            del message[name]
+            message[name] = value
+    if sender or from_address:
+        raw = message.as_bytes()
     sender = _first(message.get_all("Sender"))
     from_address = _first(message.get_all("From"))
     if not from_address:
@@ -108,11 +115,14 @@ def run_message(rules: list[EmailFlowRuleSpec], direction: FlowDirection, raw: b
         def fetch(identifier: str) -> bytes:
             return bytes(flow.get_raw_message_content(messageId=identifier)["messageContent"].read())
 
-        with _hook_environment(url):
+        # What a hook's boto3 clients see: the emulator, local credentials, the message bucket.
+        with emulator_environment(url, DEFAULT_REGION, **{MESSAGE_BUCKET_ENV: MESSAGE_BUCKET}):
             dispatcher = Dispatcher(rules, invoke=_invoker(hooks), fetch_headers=fetch)
             dispatched = dispatcher.dispatch(event)
-        control.command("finish-message", messageId=message_id)
         answered = _actions(dispatched.response)
+        # WorkMail delivers to the recipients the answer doesn't drop or bounce.
+        control.command("finish-message", messageId=message_id, Recipients=[
+            r for r in recipients if answered.get(r, "DEFAULT") not in UNDELIVERED])
         results = []
         for outcome in dispatched.outcomes:
             entity = mailboxes.get(outcome.recipient.lower())
@@ -155,24 +165,6 @@ def _invoker(hooks: dict[str, HookFunction]) -> Callable[[str, dict[str, Any], b
         return answer if synchronous and isinstance(answer, dict) else None
 
     return invoke
-
-
-@contextmanager
-def _hook_environment(url: str) -> Iterator[None]:
-    """What a hook's boto3 clients see: the emulator, local credentials, the message bucket."""
-    values = {**LOCAL_CREDENTIAL_VARIABLES, "AWS_DEFAULT_REGION": DEFAULT_REGION, "AWS_REGION": DEFAULT_REGION,
-              "AWS_ENDPOINT_URL_WORKMAILMESSAGEFLOW": url, "AWS_ENDPOINT_URL_S3": f"{url}/_s3",
-              MESSAGE_BUCKET_ENV: MESSAGE_BUCKET}
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _actions(response: dict[str, Any]) -> dict[str, str]:

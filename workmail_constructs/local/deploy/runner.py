@@ -12,15 +12,13 @@ what was done so far is recorded, nothing is rolled back.
 from __future__ import annotations
 
 import json
-import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from typing import Any, Literal, Protocol
 
-from ..clients import LOCAL_CREDENTIAL_VARIABLES, client, workmail_api
+from ..clients import client, emulator_environment, workmail_api
 from ..control import EmulatorControl
 from .assembly import StackArtifact
 from .declared import DIRECTORY_TYPE, deployed_directory, plan_directory
@@ -90,7 +88,7 @@ class LocalDeploy:
     # The run ------------------------------------------------------------------------------
 
     def run(self) -> Outcome:
-        with _service_endpoints(self.endpoint, self.record.region):
+        with emulator_environment(self.endpoint, self.record.region):
             self._publish_assets()
             new_stack = not self.record.resources
             self._stack_status("CREATE_IN_PROGRESS" if new_stack else "UPDATE_IN_PROGRESS")
@@ -354,26 +352,3 @@ def _as_list(value: Any) -> list[str]:
     if value is None:
         return []
     return [value] if isinstance(value, str) else [str(v) for v in value]
-
-
-@contextmanager
-def _service_endpoints(endpoint: str, region: str) -> Iterator[None]:
-    """The handlers build their clients from the standard variables, as boto3 users point any
-    client at another endpoint; local credentials, so nothing can reach AWS."""
-    variables = {
-        "AWS_ENDPOINT_URL_WORKMAIL": endpoint, "AWS_ENDPOINT_URL_SECRETS_MANAGER": endpoint,
-        "AWS_ENDPOINT_URL_S3": endpoint + "/_s3", "AWS_ENDPOINT_URL_CLOUDFORMATION": endpoint + "/_cloudformation",
-        "AWS_DEFAULT_REGION": region, "AWS_REGION": region, **LOCAL_CREDENTIAL_VARIABLES,
-    }
-    kept = {name: os.environ.get(name) for name in (*variables, "AWS_PROFILE", "AWS_SESSION_TOKEN")}
-    os.environ.update(variables)
-    os.environ.pop("AWS_PROFILE", None)
-    os.environ.pop("AWS_SESSION_TOKEN", None)
-    try:
-        yield
-    finally:
-        for name, value in kept.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

@@ -366,8 +366,19 @@ def _finish(ctx: Context, message: Record) -> None:
 
 @control("finish-message")
 def finish_message(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
-    """End a message's in-transit window: a held message is delivered; updates then raise MessageFrozen."""
+    """End a message's in-transit window: a held message is delivered; updates then raise MessageFrozen.
+
+    ``Recipients`` (optional) delivers a held message to only these of its recipients, as
+    WorkMail does after a synchronous Run Lambda answer drops or bounces the others.
+    """
     message = _in_transit(ctx, text_param(req, "messageId"))
+    keep = req.get("Recipients")
+    if keep is not None:
+        if not isinstance(keep, list) or not all(isinstance(r, str) for r in keep):
+            raise errors.InvalidParameterException("Recipients must be a list of email addresses.")
+        if message["Held"] and not message["Frozen"]:
+            wanted = {r.lower() for r in keep}
+            message["Recipients"] = [r for r in message["Recipients"] if r.lower() in wanted]
     if not message["Frozen"]:
         _finish(ctx, message)
     return _delivery_result(message)
