@@ -39,12 +39,16 @@ from workmail_constructs import (
 from workmail_constructs.constructs.nag import acknowledge
 
 # A custom availability provider (Administrator Guide, "Building a Custom Availability Provider
-# Lambda function"): answers every free/busy query with "no busy times", a placeholder for a
-# real calendar lookup.
+# Lambda function"): answers every mailbox asked for with "no busy times" and office hours, a
+# placeholder for a real calendar lookup (workmail_constructs.hooks.availability builds richer answers).
 AVAILABILITY_PROVIDER = """
+OFFICE_HOURS = {"timezone": {"name": "UTC", "bias": 0},
+                "workingPeriods": [{"startMinutes": 540, "endMinutes": 1020,
+                                    "days": ["MON", "TUE", "WED", "THU", "FRI"]}]}
+
 def handler(event, context):
-    return {"mailboxes": [{"mailbox": m, "events": [], "workingHours": None}
-                          for m in event.get("requester", {}).get("mailboxes", [])]}
+    return {"mailboxes": [{"mailbox": m, "events": [], "workingHours": OFFICE_HOURS}
+                          for m in event.get("mailboxes", [])]}
 """
 
 

@@ -117,3 +117,20 @@ def test_the_documented_provider_runs_as_written() -> None:
     code = doc.split("(this runs as written):\n\n```python\n", 1)[1].split("```", 1)[0]
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "'workingPeriods': [{'startMinutes': 540, 'endMinutes': 1020" in result.stdout
+
+
+def test_the_example_apps_inline_provider_answers_every_mailbox_within_the_schema() -> None:
+    from app import AVAILABILITY_PROVIDER
+
+    namespace: dict[str, Any] = {}
+    exec(AVAILABILITY_PROVIDER, namespace)  # the function's code, as Lambda runs it
+    answer = namespace["handler"](REQUEST, None)
+    assert [m["mailbox"] for m in answer["mailboxes"]] == REQUEST["mailboxes"]
+    # Rebuilt through the schema-checking builder, the answer is unchanged.
+    rebuilt = AvailabilityResponse(parse_request(REQUEST))
+    for mailbox in answer["mailboxes"]:
+        hours = mailbox["workingHours"]
+        rebuilt.add_mailbox(mailbox["mailbox"], events=[], working_hours=WorkingHours(
+            TimeZone(hours["timezone"]["name"], hours["timezone"]["bias"]),
+            [WorkingPeriod(p["startMinutes"], p["endMinutes"], p["days"]) for p in hours["workingPeriods"]]))
+    assert rebuilt.to_dict() == answer
