@@ -31,6 +31,7 @@ from workmail_constructs import (
     AuditLogDelivery,
     AuditLogType,
     EmailEventLogging,
+    EmailEventQueries,
     EmailFlowDispatcher,
     ImpersonationRule,
     Organization,
@@ -155,7 +156,9 @@ class WorkMailExampleStack(cdk.Stack):
         org.add_availability_configuration(f"calendar.{domain}", lambda_function=provider)
 
         # Email event logs, and the mailbox access audit log into its own log group.
-        EmailEventLogging(self, "EmailEvents", organization=org)
+        email_events = EmailEventLogging(self, "EmailEvents", organization=org)
+        # The Guide's Logs Insights sample queries, saved in the folder WorkMail/<alias>.
+        EmailEventQueries(self, "EmailEventQueries", log_group=email_events.log_group, alias=alias)
         audit_logs = logs.LogGroup(self, "MailboxAccessLogs", retention=logs.RetentionDays.ONE_YEAR)
         AuditLogDelivery(self, "MailboxAccessAudit", organization=org,
                          log_type=AuditLogType.WORKMAIL_MAILBOX_ACCESS_LOGS, destination=audit_logs)

@@ -15,11 +15,11 @@ __version__ = "0.1.0"
 # Names re-exported from workmail_constructs.constructs (kept in step by a test).
 __all__ = [
     "DEFAULT_INLINE_SPEC_LIMIT", "AccessControlRule", "Alias", "AuditLogDelivery", "AuditLogDestination",
-    "AuditLogType", "AvailabilityConfiguration", "Directory", "Domain", "EmailEventLogging", "EmailFlowDispatcher",
-    "EmailFlowRule", "Group", "GroupMember",
-    "IOrganization", "ImpersonationRole", "ImpersonationRule", "LambdaHook", "MailResource", "MailboxAccess",
-    "MobileDeviceAccessOverride", "MobileDeviceAccessRule", "Organization", "OrganizationBase", "ResourceDelegate",
-    "RetentionFolder", "RetentionPolicy", "User", "WorkMailHandlers",
+    "AuditLogType", "AvailabilityConfiguration", "Directory", "Domain", "EmailEventLogging", "EmailEventQueries",
+    "EmailFlowDispatcher", "EmailFlowRule", "Group", "GroupMember", "IOrganization", "ImpersonationRole",
+    "ImpersonationRule", "LambdaHook", "MailResource", "MailboxAccess", "MobileDeviceAccessOverride",
+    "MobileDeviceAccessRule", "Organization", "OrganizationBase", "ResourceDelegate", "RetentionFolder",
+    "RetentionPolicy", "User", "WorkMailHandlers",
 ]
 _CONSTRUCTS = frozenset(__all__)
 
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         Directory,
         Domain,
         EmailEventLogging,
+        EmailEventQueries,
         EmailFlowDispatcher,
         EmailFlowRule,
         Group,

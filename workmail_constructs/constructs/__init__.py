@@ -28,6 +28,7 @@ from .flow_dispatcher import EmailFlowDispatcher
 from .flow_rules import EmailFlowRule
 from .lambda_hook import LambdaHook
 from .logging import AuditLogDelivery, AuditLogDestination, AuditLogType, EmailEventLogging
+from .monitoring import EmailEventQueries
 from .organization import IOrganization, Organization, OrganizationBase
 from .providers import WorkMailHandlers
 
@@ -42,6 +43,7 @@ __all__ = [
     "Directory",
     "Domain",
     "EmailEventLogging",
+    "EmailEventQueries",
     "EmailFlowDispatcher",
     "EmailFlowRule",
     "Group",

@@ -74,6 +74,7 @@ from .directory import (
 from .domain import DEFAULT_RECORD_TTL, Domain
 from .flow_rules import EmailFlowRule, declare_flow_rule
 from .lambda_permissions import allow_workmail_invoke
+from .monitoring import OrganizationMetrics
 from .providers import ORGANIZATION_RESOURCE_TYPE, WorkMailHandlers
 
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ class IOrganization(Protocol):
     def grant_manage_groups(self, grantee: iam.IGrantable) -> iam.Grant: ...
 
 
-class OrganizationBase(cdk.Resource):
+class OrganizationBase(cdk.Resource, OrganizationMetrics):
     """What managed and referenced organizations have in common: identity and grants."""
 
     organization_id: str
