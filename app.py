@@ -26,6 +26,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
 
 from workmail_constructs import (
     AuditLogDelivery,
@@ -159,6 +160,13 @@ class WorkMailExampleStack(cdk.Stack):
         email_events = EmailEventLogging(self, "EmailEvents", organization=org)
         # The Guide's Logs Insights sample queries, saved in the folder WorkMail/<alias>.
         EmailEventQueries(self, "EmailEventQueries", log_group=email_events.log_group, alias=alias)
+        # Alarms that say what to check, to a topic of the administrators, and a dashboard.
+        alarm_key = kms.Key(self, "MailAlarmsKey", description=f"WorkMail alarm notifications of {alias}",
+                            enable_key_rotation=True)
+        alarm_topic = sns.Topic(self, "MailAlarms", display_name=f"WorkMail alarms of {alias}", enforce_ssl=True,
+                                master_key=alarm_key)
+        alarms = org.add_recommended_alarms(alarm_topic)
+        org.add_dashboard(alarms=alarms, email_event_log_group=email_events.log_group)
         audit_logs = logs.LogGroup(self, "MailboxAccessLogs", retention=logs.RetentionDays.ONE_YEAR)
         AuditLogDelivery(self, "MailboxAccessAudit", organization=org,
                          log_type=AuditLogType.WORKMAIL_MAILBOX_ACCESS_LOGS, destination=audit_logs)

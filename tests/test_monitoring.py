@@ -124,3 +124,89 @@ def test_the_grammar_check_can_fail() -> None:
     with pytest.raises(AssertionError):
         test_each_query_parses(type("Q", (), {"name": "bad", "text": "stats count(*) as c by event.from\n"
                                                                        "| filter event.eventName = \"X\""})())
+
+
+# Alarms and the dashboard -------------------------------------------------------------------
+
+
+def _monitored(tmp_path: Path, *, topic: bool = True, logging: bool = True) -> dict[str, Any]:
+    from aws_cdk import aws_sns as sns
+
+    from workmail_constructs import AlarmThresholds
+
+    app = cdk.App(outdir=str(tmp_path / "out"))
+    stack = cdk.Stack(app, "Watched")
+    org = Organization(stack, "Org", alias="acme")
+    events = EmailEventLogging(stack, "EmailEvents", organization=org) if logging else None
+    alarms = org.add_recommended_alarms(sns.Topic(stack, "Pager") if topic else None,
+                                        thresholds=AlarmThresholds(incoming_bounce_rate_percent=7))
+    org.add_dashboard(alarms=alarms, email_event_log_group=events.log_group if events else None)
+    return dict(app.synth().get_stack_by_name("Watched").template)
+
+
+def _alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {k: r["Properties"] for k, r in template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+
+
+def test_the_recommended_alarms_watch_bounces_availability_and_received_mail(tmp_path: Path) -> None:
+    alarms = _alarms(_monitored(tmp_path))
+    assert len(alarms) == 4
+    by_name = {next(n for n in ("IncomingBounceRate", "OutgoingBounceRate", "AvailabilityProviderFailures",
+                                "ReceivedMailDrop") if n in key): props for key, props in alarms.items()}
+    incoming = by_name["IncomingBounceRate"]
+    assert incoming["Threshold"] == 7 and incoming["ComparisonOperator"] == "GreaterThanThreshold"
+    expressions = [m.get("Expression") for m in incoming["Metrics"]]
+    assert "100 * bounced / (bounced + delivered)" in expressions
+    assert {m["MetricStat"]["Metric"]["MetricName"] for m in incoming["Metrics"] if "MetricStat" in m} == {
+        "IncomingEmailBounced", "MailboxEmailDelivered"}
+    outgoing = by_name["OutgoingBounceRate"]
+    assert {m["MetricStat"]["Metric"]["MetricName"] for m in outgoing["Metrics"] if "MetricStat" in m} == {
+        "OutgoingEmailBounced", "OutgoingEmailSent"}
+    availability = by_name["AvailabilityProviderFailures"]
+    assert availability["MetricName"] == "AvailabilityProviderFailure" and availability["Statistic"] == "Average"
+    assert availability["Threshold"] == 0.2
+    drop = by_name["ReceivedMailDrop"]
+    assert drop["ComparisonOperator"] == "LessThanLowerThreshold"
+    assert any("ANOMALY_DETECTION_BAND" in str(m.get("Expression", "")) for m in drop["Metrics"])
+    for props in alarms.values():
+        assert "Check" in props["AlarmDescription"]
+        assert len(props["AlarmActions"]) == 1 and props["AlarmActions"] == props["OKActions"]
+        assert "Pager" in json.dumps(props["AlarmActions"])
+
+
+def test_without_a_topic_the_alarms_notify_no_one(tmp_path: Path) -> None:
+    assert all("AlarmActions" not in props for props in _alarms(_monitored(tmp_path, topic=False)).values())
+
+
+def _dashboard_body(template: dict[str, Any]) -> str:
+    (dashboard,) = [r["Properties"] for r in template["Resources"].values()
+                    if r["Type"] == "AWS::CloudWatch::Dashboard"]
+    return json.dumps(dashboard["DashboardBody"])
+
+
+def test_the_dashboard_shows_the_metrics_the_alarms_and_the_email_events(tmp_path: Path) -> None:
+    body = _dashboard_body(_monitored(tmp_path))
+    for name in METRICS:
+        assert name in body, name
+    assert '\\"type\\":\\"alarm\\"' in body and body.count("IncomingBounceRate") >= 1
+    assert '\\"type\\":\\"log\\"' in body and "SOURCE" in body and "OUTGOING_EMAIL_BOUNCED" in body
+
+
+def test_without_email_event_logging_the_dashboard_has_no_log_widgets(tmp_path: Path) -> None:
+    body = _dashboard_body(_monitored(tmp_path, logging=False))
+    assert '\\"type\\":\\"log\\"' not in body and "OrganizationEmailReceived" in body
+
+
+def test_an_encrypted_topics_key_lets_cloudwatch_publish(tmp_path: Path) -> None:
+    from aws_cdk import aws_kms as kms
+    from aws_cdk import aws_sns as sns
+
+    app = cdk.App(outdir=str(tmp_path / "out"))
+    stack = cdk.Stack(app, "Encrypted")
+    org = Organization(stack, "Org", alias="acme")
+    org.add_recommended_alarms(sns.Topic(stack, "Pager", master_key=kms.Key(stack, "PagerKey")))
+    template = app.synth().get_stack_by_name("Encrypted").template
+    (key,) = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::KMS::Key"]
+    statements = key["KeyPolicy"]["Statement"]
+    assert any(s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+               and {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(s["Action"]) for s in statements)

@@ -14,12 +14,12 @@ __version__ = "0.1.0"
 
 # Names re-exported from workmail_constructs.constructs (kept in step by a test).
 __all__ = [
-    "DEFAULT_INLINE_SPEC_LIMIT", "AccessControlRule", "Alias", "AuditLogDelivery", "AuditLogDestination",
-    "AuditLogType", "AvailabilityConfiguration", "Directory", "Domain", "EmailEventLogging", "EmailEventQueries",
-    "EmailFlowDispatcher", "EmailFlowRule", "Group", "GroupMember", "IOrganization", "ImpersonationRole",
-    "ImpersonationRule", "LambdaHook", "MailResource", "MailboxAccess", "MobileDeviceAccessOverride",
-    "MobileDeviceAccessRule", "Organization", "OrganizationBase", "ResourceDelegate", "RetentionFolder",
-    "RetentionPolicy", "User", "WorkMailHandlers",
+    "DEFAULT_INLINE_SPEC_LIMIT", "AccessControlRule", "AlarmThresholds", "Alias", "AuditLogDelivery",
+    "AuditLogDestination", "AuditLogType", "AvailabilityConfiguration", "Directory", "Domain", "EmailEventLogging",
+    "EmailEventQueries", "EmailFlowDispatcher", "EmailFlowRule", "Group", "GroupMember", "IOrganization",
+    "ImpersonationRole", "ImpersonationRule", "LambdaHook", "MailResource", "MailboxAccess",
+    "MobileDeviceAccessOverride", "MobileDeviceAccessRule", "Organization", "OrganizationBase", "RecommendedAlarms",
+    "ResourceDelegate", "RetentionFolder", "RetentionPolicy", "User", "WorkMailDashboard", "WorkMailHandlers",
 ]
 _CONSTRUCTS = frozenset(__all__)
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .constructs import (
         DEFAULT_INLINE_SPEC_LIMIT,
         AccessControlRule,
+        AlarmThresholds,
         Alias,
         AuditLogDelivery,
         AuditLogDestination,
@@ -50,10 +51,12 @@ if TYPE_CHECKING:
         MobileDeviceAccessRule,
         Organization,
         OrganizationBase,
+        RecommendedAlarms,
         ResourceDelegate,
         RetentionFolder,
         RetentionPolicy,
         User,
+        WorkMailDashboard,
         WorkMailHandlers,
     )
 

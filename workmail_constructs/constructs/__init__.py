@@ -28,13 +28,14 @@ from .flow_dispatcher import EmailFlowDispatcher
 from .flow_rules import EmailFlowRule
 from .lambda_hook import LambdaHook
 from .logging import AuditLogDelivery, AuditLogDestination, AuditLogType, EmailEventLogging
-from .monitoring import EmailEventQueries
+from .monitoring import AlarmThresholds, EmailEventQueries, RecommendedAlarms, WorkMailDashboard
 from .organization import IOrganization, Organization, OrganizationBase
 from .providers import WorkMailHandlers
 
 __all__ = [
     "DEFAULT_INLINE_SPEC_LIMIT",
     "AccessControlRule",
+    "AlarmThresholds",
     "Alias",
     "AuditLogDelivery",
     "AuditLogDestination",
@@ -58,9 +59,11 @@ __all__ = [
     "MobileDeviceAccessRule",
     "Organization",
     "OrganizationBase",
+    "RecommendedAlarms",
     "ResourceDelegate",
     "RetentionFolder",
     "RetentionPolicy",
     "User",
+    "WorkMailDashboard",
     "WorkMailHandlers",
 ]

@@ -11,11 +11,14 @@ metrics (a failure or denial is 1) to Average, which is their failure ratio.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 NAMESPACE = "AWS/WorkMail"
@@ -86,6 +89,21 @@ class OrganizationMetrics:
     def metric_availability_provider_failure(self, **props: Any) -> cloudwatch.Metric:
         """Availability provider requests that failed (Average: the failure ratio)."""
         return self.metric("AvailabilityProviderFailure", **props)
+
+    def add_recommended_alarms(self, topic: sns.ITopic | None = None, *,
+                               thresholds: AlarmThresholds | None = None) -> RecommendedAlarms:
+        """Bounce rates in and out, availability provider failures and a sudden drop in received
+        mail, each with what to check, notifying ``topic`` when given (see ``AlarmThresholds``)."""
+        return RecommendedAlarms(cast(Construct, self), "RecommendedAlarms", organization=self, topic=topic,
+                                 thresholds=thresholds or AlarmThresholds())
+
+    def add_dashboard(self, *, alarms: RecommendedAlarms | None = None,
+                      email_event_log_group: logs.ILogGroup | None = None,
+                      dashboard_name: str | None = None) -> WorkMailDashboard:
+        """A dashboard of this organization (see ``WorkMailDashboard``)."""
+        return WorkMailDashboard(cast(Construct, self), "Dashboard", organization=self,
+                                 alias=str(getattr(self, "alias", self.organization_id)), alarms=alarms,
+                                 email_event_log_group=email_event_log_group, dashboard_name=dashboard_name)
 
 
 @dataclass(frozen=True)
@@ -161,4 +179,141 @@ class EmailEventQueries(Construct):
             self.definitions[query.name] = logs.CfnQueryDefinition(
                 self, f"Query{index + 1:02d}", name=f"WorkMail/{alias}/{query.name}", query_string=query.text,
                 log_group_names=[log_group.log_group_name],
+            )
+
+
+# Alarms ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    """When the recommended alarms go off. Rates are percentages over ``period_minutes``, for
+    ``evaluation_periods`` periods in a row; ``received_drop_std_devs`` is how far below its
+    learned band the hourly received mail must fall."""
+
+    incoming_bounce_rate_percent: float = 5.0
+    outgoing_bounce_rate_percent: float = 5.0
+    availability_failure_percent: float = 20.0
+    received_drop_std_devs: float = 3.0
+    period_minutes: int = 15
+    evaluation_periods: int = 3
+
+
+class RecommendedAlarms(Construct):
+    """The organization's recommended alarms (``add_recommended_alarms``): bounce rates in and
+    out, availability provider failures, and a sudden drop in received mail. Each says what
+    to check; with ``topic``, each notifies it on alarm and on recovery."""
+
+    def __init__(self, scope: Construct, id: str, *, organization: OrganizationMetrics,
+                 topic: sns.ITopic | None = None, thresholds: AlarmThresholds | None = None) -> None:
+        super().__init__(scope, id)
+        t = thresholds or AlarmThresholds()
+        period = cdk.Duration.minutes(t.period_minutes)
+        self.incoming_bounce_rate = cloudwatch.Alarm(
+            self, "IncomingBounceRate", metric=cloudwatch.MathExpression(
+                expression="100 * bounced / (bounced + delivered)", label="Incoming bounce rate (%)", period=period,
+                using_metrics={"bounced": organization.metric_incoming_email_bounced(period=period),
+                               "delivered": organization.metric_mailbox_email_delivered(period=period)}),
+            threshold=t.incoming_bounce_rate_percent, evaluation_periods=t.evaluation_periods,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=(
+                f"More than {t.incoming_bounce_rate_percent:g}% of incoming mail bounced. Check for full or deleted "
+                "mailboxes (IncomingEmailBounced counts them per recipient) and the INCOMING_EMAIL_BOUNCED events "
+                "(saved query 'Incoming bounces')."),
+        )
+        self.outgoing_bounce_rate = cloudwatch.Alarm(
+            self, "OutgoingBounceRate", metric=cloudwatch.MathExpression(
+                expression="100 * bounced / (bounced + sent)", label="Outgoing bounce rate (%)", period=period,
+                using_metrics={"bounced": organization.metric_outgoing_email_bounced(period=period),
+                               "sent": organization.metric_outgoing_email_sent(period=period)}),
+            threshold=t.outgoing_bounce_rate_percent, evaluation_periods=t.evaluation_periods,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=(
+                f"More than {t.outgoing_bounce_rate_percent:g}% of outgoing mail bounced. Check the OUTGOING_EMAIL_"
+                "BOUNCED events and their reasons (saved query 'Outgoing bounces and their reasons'), the domain's "
+                "SPF, DKIM and DMARC records (workmail-cdk dns check), and whether a sender is blocklisted."),
+        )
+        self.availability_failures = cloudwatch.Alarm(
+            self, "AvailabilityProviderFailures",
+            metric=organization.metric_availability_provider_failure(period=period).with_(statistic="Average"),
+            threshold=t.availability_failure_percent / 100, evaluation_periods=t.evaluation_periods,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=(
+                f"More than {t.availability_failure_percent:g}% of free/busy requests to an availability provider "
+                "failed. Check the provider: an EWS endpoint and its credentials, or a Lambda provider's errors and "
+                "its 25-second limit (the availability provider logs of the audit logs say which)."),
+        )
+        self.received_drop = cloudwatch.AnomalyDetectionAlarm(
+            self, "ReceivedMailDrop", metric=organization.metric_organization_email_received(
+                period=cdk.Duration.hours(1)), evaluation_periods=2, std_devs=t.received_drop_std_devs,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_LOWER_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+            alarm_description=(
+                "The organization received far less mail than usual for two hours. Check the domains' MX records "
+                "(workmail-cdk dns check), their verification, inbound flow rules that drop mail, and the AWS "
+                "Health Dashboard for WorkMail."),
+        )
+        self.alarms: list[cloudwatch.AlarmBase] = [self.incoming_bounce_rate, self.outgoing_bounce_rate,
+                                                   self.availability_failures, self.received_drop]
+        if topic is not None:
+            key = getattr(topic, "master_key", None)
+            if key is not None:
+                # CloudWatch can publish to an encrypted topic only if the key lets it: without
+                # this, the alarms would fire and notify no one.
+                key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+            action = cloudwatch_actions.SnsAction(topic)
+            for alarm in self.alarms:
+                alarm.add_alarm_action(action)
+                alarm.add_ok_action(action)
+
+
+# The dashboard -------------------------------------------------------------------------------
+
+# What the dashboard's log widgets ask of the email event logs.
+_BOUNCES_BY_REASON = ('filter event.eventName = "OUTGOING_EMAIL_BOUNCED"\n| stats count(*) as c by event.reason\n'
+                      "| sort c desc\n| limit 10")
+_EVENTS_BY_NAME = "stats count(*) as c by event.eventName\n| sort c desc"
+
+
+class WorkMailDashboard(Construct):
+    """A CloudWatch dashboard of one organization: mail flow, failure ratios, the recommended
+    alarms' states when given, and the email event log when it is on."""
+
+    def __init__(self, scope: Construct, id: str, *, organization: OrganizationMetrics, alias: str,
+                 alarms: RecommendedAlarms | None = None, email_event_log_group: logs.ILogGroup | None = None,
+                 dashboard_name: str | None = None) -> None:
+        super().__init__(scope, id)
+        hour = cdk.Duration.hours(1)
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=dashboard_name)
+        self.dashboard.add_widgets(cloudwatch.TextWidget(
+            markdown=f"# WorkMail organization {alias}\nMetrics of `AWS/WorkMail`; see docs/monitoring.md.",
+            width=24, height=2))
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="Mail in", width=12, left=[
+                organization.metric_organization_email_received(period=hour),
+                organization.metric_mailbox_email_delivered(period=hour),
+                organization.metric_incoming_email_bounced(period=hour)]),
+            cloudwatch.GraphWidget(title="Mail out", width=12, left=[
+                organization.metric_outgoing_email_sent(period=hour),
+                organization.metric_outgoing_email_bounced(period=hour)]),
+        )
+        self.dashboard.add_widgets(cloudwatch.GraphWidget(
+            title="Failure ratios", width=24, left_y_axis=cloudwatch.YAxisProps(min=0, max=1), left=[
+                organization.metric_authentication_failure(period=hour), organization.metric_access_denied(period=hour),
+                organization.metric_action_denied(period=hour),
+                organization.metric_availability_provider_failure(period=hour)]))
+        if alarms is not None:
+            self.dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=alarms.alarms, width=24))
+        if email_event_log_group is not None:
+            names = [email_event_log_group.log_group_name]
+            self.dashboard.add_widgets(
+                cloudwatch.LogQueryWidget(title="Email events by kind", log_group_names=names,
+                                          query_string=_EVENTS_BY_NAME, width=12,
+                                          view=cloudwatch.LogQueryVisualizationType.BAR),
+                cloudwatch.LogQueryWidget(title="Outgoing bounces by reason", log_group_names=names,
+                                          query_string=_BOUNCES_BY_REASON, width=12,
+                                          view=cloudwatch.LogQueryVisualizationType.TABLE),
             )
