@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import aws_cdk as cdk
 import jsii
@@ -105,12 +105,13 @@ class Declaration:
     """
 
     def __init__(self, organization: Organization, parent_path: str, id: str, scope: object,
-                 siblings: dict[str, Any]) -> None:
+                 siblings: dict[str, Any], *, record: Any = None) -> None:
         if not isinstance(id, str) or not id or "/" in id:
             raise ValueError(f"{parent_path}: an id must be a non-empty string without '/', not {id!r}")
         if id in siblings:
             raise ValueError(f"{parent_path}/{id}: there is already a declaration with id {id!r} here")
-        siblings[id] = self
+        # ``record``: what the siblings keep for it, when that is not the declaration itself.
+        siblings[id] = self if record is None else record
         self.organization = organization
         self.id = id
         self.path = f"{parent_path}/{id}"
@@ -124,11 +125,29 @@ class Declaration:
         return f"{type(self).__name__}({self.path})"
 
 
+D = TypeVar("D", bound="Declaration")
+
+
+def _view(cls: type[D], owner: Entity, collection: str, id: str, **fields: str) -> D:
+    """A declaration an entity keeps as a string (an alias, member or delegate), made when asked
+    for: a 10,000-user directory would otherwise keep tens of thousands of objects that
+    Python's cyclic collector walks at every full collection."""
+    view = object.__new__(cls)
+    view.organization, view.id, view.scope = owner.organization, id, owner
+    view.path = f"{owner.node.path}/{collection}/{id}"
+    for name, value in fields.items():
+        setattr(view, name, value)
+    return view
+
+
 class Alias(Declaration):
     """An additional address of a user, group or resource."""
 
+    address: str
+
     def __init__(self, owner: Entity, id: str, address: str) -> None:
-        super().__init__(owner.organization, f"{owner.node.path}/Aliases", id, owner, owner._alias_ids)
+        super().__init__(owner.organization, f"{owner.node.path}/Aliases", id, owner, owner._alias_ids,
+                         record=address)
         self.address = address
 
 
@@ -140,7 +159,8 @@ class Entity(Declaration):
     def __init__(self, organization: Organization, id: str, siblings: dict[str, Declaration]) -> None:
         super().__init__(organization, f"{organization.path}/{self.collection.title()}", id, organization,
                          siblings)
-        self._alias_ids: dict[str, Alias] = {}
+        # Alias id → address (the Alias objects are made when asked for).
+        self._alias_ids: dict[str, str] = {}
 
     @property
     def spec(self) -> UserSpec | GroupSpec | ResourceSpec:
@@ -163,7 +183,7 @@ class Entity(Declaration):
     @property
     def aliases(self) -> list[Alias]:
         """The aliases declared, in order (the spec's ``aliases`` are in the same order)."""
-        return list(self._alias_ids.values())
+        return [_view(Alias, self, "Aliases", i, address=a) for i, a in self._alias_ids.items()]
 
 
 class User(Entity):
@@ -185,8 +205,11 @@ class User(Entity):
 class GroupMember(Declaration):
     """One member (user or group) of a group."""
 
+    member: str
+
     def __init__(self, group: Group, id: str, member: str) -> None:
-        super().__init__(group.organization, f"{group.node.path}/Members", id, group, group._member_ids)
+        super().__init__(group.organization, f"{group.node.path}/Members", id, group, group._member_ids,
+                         record=member)
         self.member = member
 
 
@@ -200,7 +223,7 @@ class Group(Entity):
         super().__init__(organization, id, siblings)
         spec.logical_id = self.node.path
         self._spec = spec
-        self._member_ids: dict[str, GroupMember] = {}
+        self._member_ids: dict[str, str] = {}
 
     @property
     def spec(self) -> GroupSpec:
@@ -216,15 +239,17 @@ class Group(Entity):
     @property
     def members(self) -> list[GroupMember]:
         """The members declared, in order (the spec's ``members`` are in the same order)."""
-        return list(self._member_ids.values())
+        return [_view(GroupMember, self, "Members", i, member=m) for i, m in self._member_ids.items()]
 
 
 class ResourceDelegate(Declaration):
     """A user or group that answers a resource's booking requests."""
 
+    delegate: str
+
     def __init__(self, resource: MailResource, id: str, delegate: str) -> None:
         super().__init__(resource.organization, f"{resource.node.path}/Delegates", id, resource,
-                         resource._delegate_ids)
+                         resource._delegate_ids, record=delegate)
         self.delegate = delegate
 
 
@@ -238,7 +263,7 @@ class MailResource(Entity):
         super().__init__(organization, id, siblings)
         spec.logical_id = self.node.path
         self._spec = spec
-        self._delegate_ids: dict[str, ResourceDelegate] = {}
+        self._delegate_ids: dict[str, str] = {}
 
     @property
     def spec(self) -> ResourceSpec:
@@ -254,7 +279,7 @@ class MailResource(Entity):
     @property
     def delegates(self) -> list[ResourceDelegate]:
         """The delegates declared, in order (the spec's ``delegates`` are in the same order)."""
-        return list(self._delegate_ids.values())
+        return [_view(ResourceDelegate, self, "Delegates", i, delegate=d) for i, d in self._delegate_ids.items()]
 
 
 class MailboxAccess(Declaration):
