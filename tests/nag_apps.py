@@ -29,7 +29,13 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 
 import app as example_app
-from workmail_constructs.constructs import AuditLogDelivery, AuditLogType, EmailEventLogging, Organization
+from workmail_constructs.constructs import (
+    AuditLogDelivery,
+    AuditLogType,
+    EmailEventLogging,
+    MailboxExportTarget,
+    Organization,
+)
 from workmail_constructs.constructs.nag import acknowledge
 
 USER_ENV = cdk.Environment(account="111122223333", region="eu-west-1")
@@ -62,6 +68,8 @@ def build_user_stack(app: cdk.App, id: str = "UserApp") -> cdk.Stack:
                                   log_type=AuditLogType.WORKMAIL_MAILBOX_ACCESS_LOGS, log_group=audit)
     partner = Organization.from_organization_id(stack, "Partner", "m-" + "d" * 32)
     EmailEventLogging(stack, "PartnerEvents", organization=partner)
+    # Where mailbox exports go before leaving WorkMail.
+    MailboxExportTarget(stack, "Exports", organization=org, expiration=cdk.Duration.days(365))
     big = Organization(stack, "Big", alias="user-app-big", inline_spec_limit=2_000)
     for n in range(30):
         big.add_user(f"user{n:02d}", display_name=f"User {n}", email=f"user{n:02d}@user-app-big.awsapps.com",

@@ -17,7 +17,7 @@ __all__ = [
     "DEFAULT_INLINE_SPEC_LIMIT", "AccessControlRule", "AlarmThresholds", "Alias", "AuditLogDelivery",
     "AuditLogDestination", "AuditLogType", "AvailabilityConfiguration", "Directory", "Domain", "EmailEventLogging",
     "EmailEventQueries", "EmailFlowDispatcher", "EmailFlowRule", "Group", "GroupMember", "IOrganization",
-    "ImpersonationRole", "ImpersonationRule", "LambdaHook", "MailResource", "MailboxAccess",
+    "ImpersonationRole", "ImpersonationRule", "LambdaHook", "MailResource", "MailboxAccess", "MailboxExportTarget",
     "MobileDeviceAccessOverride", "MobileDeviceAccessRule", "Organization", "OrganizationBase", "RecommendedAlarms",
     "ResourceDelegate", "RetentionFolder", "RetentionPolicy", "User", "WorkMailDashboard", "WorkMailHandlers",
 ]
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         IOrganization,
         LambdaHook,
         MailboxAccess,
+        MailboxExportTarget,
         MailResource,
         MobileDeviceAccessOverride,
         MobileDeviceAccessRule,

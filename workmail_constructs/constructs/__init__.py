@@ -28,6 +28,7 @@ from .flow_dispatcher import EmailFlowDispatcher
 from .flow_rules import EmailFlowRule
 from .lambda_hook import LambdaHook
 from .logging import AuditLogDelivery, AuditLogDestination, AuditLogType, EmailEventLogging
+from .mailbox_export import MailboxExportTarget
 from .monitoring import AlarmThresholds, EmailEventQueries, RecommendedAlarms, WorkMailDashboard
 from .organization import IOrganization, Organization, OrganizationBase
 from .providers import WorkMailHandlers
@@ -55,6 +56,7 @@ __all__ = [
     "LambdaHook",
     "MailResource",
     "MailboxAccess",
+    "MailboxExportTarget",
     "MobileDeviceAccessOverride",
     "MobileDeviceAccessRule",
     "Organization",
