@@ -55,7 +55,7 @@ def deploy(local: bool, app: str | None, state_dir: Path, stack: str | None, ext
 
     from .core.kinds.flow_rule import flow_rule_steps
     from .local.clients import workmail_api
-    from .local.deploy.assembly import AssemblyError, app_command, pick_stack, read_stacks, synthesize
+    from .local.deploy.assembly import AssemblyError, app_command, synthesized_stack
     from .local.deploy.declared import declared_directories
     from .local.deploy.runner import DeployError, LocalDeploy
     from .local.deploy.state import StateDirectory
@@ -72,7 +72,7 @@ def deploy(local: bool, app: str | None, state_dir: Path, stack: str | None, ext
         # A fresh assembly each time: a stack removed from the app must not linger.
         shutil.rmtree(state.assembly, ignore_errors=True)
         with console.status(f"Synthesizing ({command})"):
-            artifact = pick_stack(read_stacks(synthesize(command, directory, state.assembly)), stack)
+            artifact = synthesized_stack(command, directory, state.assembly, stack)
     except AssemblyError as exc:
         raise click.ClickException(str(exc)) from None
     try:

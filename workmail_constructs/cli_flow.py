@@ -182,14 +182,13 @@ def _app_rules(app: str | None, stack: str | None) -> list[EmailFlowRuleSpec]:
     import tempfile
 
     from .local.config import DEFAULT_ACCOUNT, DEFAULT_REGION
-    from .local.deploy.assembly import AssemblyError, app_command, pick_stack, read_stacks, synthesize
+    from .local.deploy.assembly import AssemblyError, app_command, synthesized_stack
     from .local.deploy.declared import DeclaredError, declared_directories
 
     directory = Path.cwd()
     with tempfile.TemporaryDirectory(prefix="workmail-flow-") as scratch:
         try:
-            artifact = pick_stack(read_stacks(synthesize(app_command(app, directory), directory,
-                                                         Path(scratch) / "cdk.out")), stack)
+            artifact = synthesized_stack(app_command(app, directory), directory, Path(scratch) / "cdk.out", stack)
             declared = declared_directories(artifact, None, default_region=DEFAULT_REGION,
                                             default_account=DEFAULT_ACCOUNT, stand_ins=True)
         except (AssemblyError, DeclaredError) as exc:

@@ -54,7 +54,7 @@ def plan(target: Target, app: str | None, stack: str | None, refresh: bool, outp
     from .core.errors import error_code
     from .core.plan import PlanError
     from .core.validate import SpecValidationError
-    from .local.deploy.assembly import AssemblyError, app_command, pick_stack, read_stacks, synthesize
+    from .local.deploy.assembly import AssemblyError, app_command, synthesized_stack
     from .local.deploy.declared import DeclaredError, declared_directories, plan_directory
     from .local.deploy.state import StateDirectory
 
@@ -63,7 +63,7 @@ def plan(target: Target, app: str | None, stack: str | None, refresh: bool, outp
     with tempfile.TemporaryDirectory(prefix="workmail-plan-") as scratch:
         try:
             command = app_command(app, directory)
-            artifact = pick_stack(read_stacks(synthesize(command, directory, Path(scratch) / "cdk.out")), stack)
+            artifact = synthesized_stack(command, directory, Path(scratch) / "cdk.out", stack)
             if target.local:
                 record = state.load(artifact.name) if target.state_dir.is_dir() else None
                 deployed_artifact = _last_deployed(state, artifact.name) if record else None

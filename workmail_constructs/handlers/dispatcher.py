@@ -168,7 +168,7 @@ class Dispatcher:
             notes.append(f"the message's headers couldn't be read ({type(exc).__name__}: {exc}); matched the "
                          "event's addresses instead")
             return event.sender, event.mail_from
-        return _address(headers.get_all("Sender")), _address(headers.get_all("From")) or event.mail_from
+        return header_address(headers.get_all("Sender")), header_address(headers.get_all("From")) or event.mail_from
 
     def _call_hook(self, rule: EmailFlowRuleSpec, recipients: list[str], raw_event: dict[str, Any],
                    direction: str, budget: float) -> tuple[HookResult, dict[str, tuple[str, str | None]] | None]:
@@ -186,7 +186,8 @@ class Dispatcher:
         return result, merged
 
 
-def _address(values: list[str] | None) -> str | None:
+def header_address(values: list[str] | None) -> str | None:
+    """The first address of a header's values (``Sender``, ``From``), or None."""
     found = [address for _, address in getaddresses(values or []) if address]
     return found[0] if found else None
 
@@ -340,4 +341,4 @@ def _resolved(arn: str | None) -> str | None:
     return value
 
 
-__all__ = ["Dispatched", "Dispatcher", "HookResult", "handler"]
+__all__ = ["Dispatched", "Dispatcher", "HookResult", "handler", "header_address"]

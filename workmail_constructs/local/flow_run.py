@@ -14,12 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.policy import default as default_policy
-from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
 from ..core.spec import EmailFlowRuleSpec, FlowDirection
-from ..handlers.dispatcher import Dispatched, Dispatcher
+from ..handlers.dispatcher import Dispatched, Dispatcher, header_address
 from ..hooks.messages import MESSAGE_BUCKET_ENV
 from .clients import client, emulator_environment
 from .config import DEFAULT_REGION
@@ -87,8 +86,8 @@ def run_message(rules: list[EmailFlowRuleSpec], direction: FlowDirection, raw: b
             message[name] = value
     if sender or from_address:
         raw = message.as_bytes()
-    sender = _first(message.get_all("Sender"))
-    from_address = _first(message.get_all("From"))
+    sender = header_address(message.get_all("Sender"))
+    from_address = header_address(message.get_all("From"))
     if not from_address:
         raise FlowRunError("the message has no From header")
     server = EmulatorServer().start()
@@ -135,11 +134,6 @@ def run_message(rules: list[EmailFlowRuleSpec], direction: FlowDirection, raw: b
         return FlowRun(dispatched, results)
     finally:
         server.stop()
-
-
-def _first(values: list[str] | None) -> str | None:
-    found = [address for _, address in getaddresses(values or []) if address]
-    return found[0] if found else None
 
 
 def _mailboxes(workmail: Any, control: EmulatorControl, organization: str, addresses: list[str]) -> dict[str, str]:

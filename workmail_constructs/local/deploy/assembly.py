@@ -136,3 +136,8 @@ def _file_assets(assembly: Path, artifacts: dict[str, Any], stack: dict[str, Any
                 found.append((str(destination["bucketName"]), str(destination["objectKey"]),
                               assembly / str(source["path"])))
     return tuple(found)
+
+
+def synthesized_stack(command: str, directory: Path, outdir: Path, stack: str | None) -> StackArtifact:
+    """Run the app into ``outdir`` and pick ``stack`` (or its only stack) from the assembly."""
+    return pick_stack(read_stacks(synthesize(command, directory, outdir)), stack)
