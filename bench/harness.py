@@ -69,10 +69,12 @@ def seed_organization(
 
 
 @contextmanager
-def served(state: Path) -> Iterator[str]:
-    """Serve ``state`` from a separate emulator process; yield its endpoint URL."""
+def served(state: Path, *options: str) -> Iterator[str]:
+    """Serve ``state`` from a separate emulator process (with ``emulator serve``'s ``options``,
+    such as ``--export-seconds 0.5``); yield its endpoint URL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "workmail_constructs.cli", "emulator", "serve", "--port", "0", "--state", str(state)],
+        [sys.executable, "-m", "workmail_constructs.cli", "emulator", "serve", "--port", "0", "--state", str(state),
+         *options],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     try:
@@ -90,6 +92,27 @@ def served(state: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+EXPORT_BUCKET = "workmail-exports"
+EXPORT_KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+EXPORT_ROLE = "arn:aws:iam::123456789012:role/WorkMailMailboxExport"
+
+
+def seed_export_organization(state: Path, mailboxes: int, messages_every: int = 3) -> dict[str, Any]:
+    """An organization of ``mailboxes`` users, every ``messages_every``-th with a message in its
+    inbox, and the export bucket, in-process."""
+    seeded = seed_organization(state, users=mailboxes)
+    emulator = Emulator(state)
+    try:
+        emulator.control("create-s3-bucket", {"Bucket": EXPORT_BUCKET})
+        for n in range(0, mailboxes, messages_every):
+            raw = (f"From: partner@example.net\r\nTo: user{n:05d}@{seeded['domain']}\r\n"
+                   f"Subject: Message {n}\r\n\r\nBody of message {n}.\r\n")
+            emulator.control("deliver-message", {"OrganizationId": seeded["org_id"], "Raw": raw})
+    finally:
+        emulator.close()
+    return seeded
 
 
 def boto3_client(url: str) -> Any:

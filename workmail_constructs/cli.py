@@ -224,6 +224,7 @@ def _register_commands() -> None:
     from .cli_dns import dns
     from .cli_flow import flow
     from .cli_import import import_organization
+    from .cli_mailboxes import mailboxes
     from .cli_plan import plan
 
     cli.add_command(deploy)
@@ -232,6 +233,7 @@ def _register_commands() -> None:
     cli.add_command(dns)
     cli.add_command(import_organization)
     cli.add_command(flow)
+    cli.add_command(mailboxes)
 
 
 _register_commands()

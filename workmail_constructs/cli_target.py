@@ -104,3 +104,26 @@ def workmail_api(target: Target, *, region: str | None = None, missing_ok: bool 
         yield local_api(server.endpoint_url, target.region or region or DEFAULT_REGION)
     finally:
         server.stop()
+
+
+def s3_api(target: Target, workmail: WorkMailApi) -> WorkMailApi | None:
+    """An S3 client beside ``workmail``: the emulator's S3 for --local; AWS_ENDPOINT_URL_S3 (the
+    standard variable) with --endpoint-url, or None when it isn't set, since S3 is not at a
+    WorkMail endpoint; otherwise the profile's S3 in the same Region."""
+    import os
+
+    from botocore.config import Config
+
+    from .core.api import WorkMailApi
+
+    region = workmail.client.meta.region_name
+    # The wrapper retries; botocore's own retries would multiply with them.
+    config = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    if target.local:
+        from .local.clients import client
+
+        return WorkMailApi(client("s3", workmail.client.meta.endpoint_url + "/_s3", region, config=config),
+                           service="s3")
+    if target.endpoint_url and not os.environ.get("AWS_ENDPOINT_URL_S3"):
+        return None
+    return WorkMailApi(target.session().client("s3", region_name=region, config=config), service="s3")

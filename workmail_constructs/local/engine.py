@@ -1,4 +1,4 @@
-"""The emulator's engine: request validation, dispatch, faults, call counts and timers.
+"""The emulator's engine: request validation, dispatch, faults, call counts, gauges and timers.
 
 The engine knows nothing about HTTP; the server decodes a request into an operation
 name and parameters, and the engine answers with a response body or a ServiceError.
@@ -120,6 +120,13 @@ class Emulator:
         self.lock = threading.RLock()
         self.calls: Counter[str] = Counter()
         self.injected: Counter[str] = Counter()
+        # Gauges: the highest value each one reached per key (an organization, say) since the
+        # last reset. Like the call counts they are about the emulator's use, not its state, so
+        # they are neither persisted nor part of any transaction.
+        self.peaks: dict[str, dict[str, int]] = {}
+        # What the running transaction observed; it reaches ``peaks`` only when the transaction
+        # commits, as a request that fails changed nothing there was to observe.
+        self._pending_peaks: list[tuple[str, str, int]] | None = None
         self.clock_offset = 0.0
         # Wall-clock seconds; a test may pass a frozen clock so only advance_clock moves time.
         self._clock = clock
@@ -164,9 +171,12 @@ class Emulator:
 
     def _atomic(self, what: str, work: Callable[[], T]) -> T:
         """Run ``work`` as one transaction: commit what it changed, or roll all of it back."""
+        outer, self._pending_peaks = self._pending_peaks, []
         try:
             result = work()
             self.store.commit()
+            for name, key, value in self._pending_peaks:
+                self._raise_peak(name, key, value)
         except errors.ServiceError:
             self.store.rollback()
             raise
@@ -181,6 +191,8 @@ class Emulator:
         except BaseException:
             self.store.rollback()
             raise
+        finally:
+            self._pending_peaks = outer
         return result
 
     def _inject_faults(self, operation: str) -> None:
@@ -272,18 +284,36 @@ class Emulator:
             self.clock_offset += seconds
             self.run_due_timers(Context(self, self.settings.region))
 
+    def observe_peak(self, name: str, key: str, value: int) -> None:
+        """Record that gauge ``name`` of ``key`` is now ``value``; ``call_counts`` reports the highest.
+
+        Inside a request the value counts once the request commits, so a request that fails and is
+        rolled back leaves no peak behind.
+        """
+        with self.lock:
+            if self._pending_peaks is not None:
+                self._pending_peaks.append((name, key, value))
+            else:
+                self._raise_peak(name, key, value)
+
+    def _raise_peak(self, name: str, key: str, value: int) -> None:
+        gauge = self.peaks.setdefault(name, {})
+        gauge[key] = max(gauge.get(key, value), value)
+
     def call_counts(self) -> dict[str, Any]:
         with self.lock:
             return {
                 "calls": dict(self.calls),
                 "total": sum(self.calls.values()),
                 "injected_faults": dict(self.injected),
+                "peaks": {name: dict(gauge) for name, gauge in self.peaks.items()},
             }
 
     def reset_call_counts(self) -> None:
         with self.lock:
             self.calls.clear()
             self.injected.clear()
+            self.peaks.clear()
 
 
 def _rejection(violations: list[service_model.Violation]) -> errors.ServiceError:

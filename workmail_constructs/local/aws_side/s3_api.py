@@ -5,8 +5,10 @@ PutRawMessageContent.
 
 Handlers take the request as botocore's input shape has it (``s3_rest`` reads it off the wire)
 and answer with the output shape's members. Every bucket behaves as one with versioning enabled:
-each write is a new version with its own id. A request member the emulator does not model
-(ranges, server-side encryption with your own key, object lock, ...) is refused with S3's
+each write is a new version with its own id. GetObject reads a single byte range as S3 does
+(206 with ``Content-Range``; 416 ``InvalidRange`` past the end; a malformed or multiple range
+ignored, so the whole object with 200). A request member the emulator does not model (a part
+number, server-side encryption with your own key, object lock, ...) is refused with S3's
 ``NotImplemented`` instead of being ignored, so no answer silently differs from S3's.
 """
 
@@ -51,13 +53,15 @@ HONOURED = {
     "CreateBucket": ("Bucket", "CreateBucketConfiguration"),
     "PutObject": (*_COMMON, "Key", "Body", "ContentLength", "ContentMD5", "ChecksumAlgorithm", *_ALL_CHECKSUMS,
                   *_CONTENT_HEADERS, "Metadata", "IfMatch", "IfNoneMatch"),
-    "GetObject": _READ,
+    "GetObject": (*_READ, "Range"),
     "HeadObject": _READ,
     "ListObjectsV2": (*_COMMON, "Prefix", "Delimiter", "MaxKeys", "ContinuationToken", "StartAfter", "EncodingType",
                       "FetchOwner"),
 }
 # Our version ids are 32 hex digits; anything else can't be one (S3: "Invalid version id specified").
 _VERSION_ID = re.compile(r"[0-9a-f]{32}")
+# One byte-range-spec: "first-last", "first-" or the suffix "-length" (RFC 9110, "Byte Ranges").
+_BYTE_RANGE = re.compile(r"([0-9]*)-([0-9]*)")
 MAX_KEYS = 1000
 US_EAST_1 = "us-east-1"
 
@@ -251,6 +255,7 @@ def _described(info: dict[str, Any], req: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {
         "LastModified": _last_modified(info), "ContentLength": info["Size"], "ETag": _etag(info),
         "VersionId": info["VersionId"], "ContentType": info.get("ContentType") or DEFAULT_CONTENT_TYPE,
+        "AcceptRanges": "bytes",
     }
     for name in _CONTENT_HEADERS[:-1]:
         if info.get(name) is not None:
@@ -266,13 +271,66 @@ def _described(info: dict[str, Any], req: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """The first and last byte a Range header asks for, or None when it is to be ignored.
+
+    S3 reads one range only (Amazon S3 API Reference, "GetObject"): a header with several, or one
+    it can't read, is ignored (RFC 9110, "Range") and the whole object is the answer. A range it
+    reads but the object can't satisfy is 416 ``InvalidRange``.
+    """
+    unit, equals, ranges = header.partition("=")
+    if not equals or unit.strip().lower() != "bytes":
+        return None
+    # A list in HTTP may hold empty elements, which count for nothing (RFC 9110, "Lists").
+    specs = [spec.strip() for spec in ranges.split(",") if spec.strip()]
+    if len(specs) != 1:
+        return None
+    matched = _BYTE_RANGE.fullmatch(specs[0])
+    if matched is None or matched.group(1) == matched.group(2) == "":
+        return None
+    first_text, last_text = matched.groups()
+    if first_text == "":
+        # A suffix: the last N bytes, or all of them when N is more (RFC 9110, "Byte Ranges");
+        # a zero-length suffix, or any suffix of an empty object, selects nothing.
+        suffix = int(last_text)
+        if suffix == 0 or size == 0:
+            raise _invalid_range(header, size)
+        return max(size - suffix, 0), size - 1
+    first = int(first_text)
+    last = size - 1 if last_text == "" else int(last_text)
+    if last_text != "" and last < first:
+        # Not a range at all (RFC 9110, "Byte Ranges"), so ignored like any unreadable one.
+        return None
+    if first >= size:
+        raise _invalid_range(header, size)
+    # A last byte past the end stands for the end (RFC 9110, "Byte Ranges").
+    return first, min(last, size - 1)
+
+
+def _invalid_range(header: str, size: int) -> S3Error:
+    return S3Error(416, "InvalidRange", "The requested range is not satisfiable", RangeRequested=header[:200],
+                   ActualObjectSize=str(size))
+
+
 @operation("GetObject", service=SERVICE)
 def get_object(ctx: Context, req: dict[str, Any]) -> dict[str, Any]:
+    # The conditions come first: a failed precondition answers before the range is looked at
+    # (RFC 9110, "Evaluation Order").
     bucket, key, info = _read(ctx, "GetObject", req)
     body = store.read_object(ctx, bucket, key, info["VersionId"])
     if body is None:
         raise S3Error(404, "NoSuchKey", "The specified key does not exist.", Key=key)
-    return {**_described(info, req), "Body": body}
+    described = _described(info, req)
+    header = req.get("Range")
+    selected = None if header is None else _byte_range(str(header), len(body))
+    if selected is None:
+        return {**described, "Body": body}
+    first, last = selected
+    # The object's checksums are of all of it, not of the part sent, so S3 leaves them out: a
+    # client checking them would reject a correct partial answer.
+    partial = {name: value for name, value in described.items() if name not in _ALL_CHECKSUMS}
+    return {**partial, "Body": body[first:last + 1], "ContentLength": last - first + 1,
+            "ContentRange": f"bytes {first}-{last}/{len(body)}"}
 
 
 @operation("HeadObject", service=SERVICE)

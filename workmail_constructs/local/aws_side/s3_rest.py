@@ -295,7 +295,10 @@ def _reply(operation: str, result: dict[str, Any], head: bool) -> Reply:
     length = None
     if head:
         length, body = int(result.get("ContentLength") or 0), b""
-    return Reply(200, body, content_type, (*headers, *_request_ids()), length)
+    # An answer with part of an object says which part in Content-Range, and is 206 Partial
+    # Content rather than 200 (RFC 9110, "206 Partial Content").
+    status = 206 if result.get("ContentRange") is not None else 200
+    return Reply(status, body, content_type, (*headers, *_request_ids()), length)
 
 
 def error_reply(exc: errors.ServiceError, *, head: bool = False) -> Reply:

@@ -58,6 +58,9 @@ INBOX = "Inbox"
 IN_TRANSIT_SECONDS = DAY
 # Up to 10 concurrent export jobs per organization (Administrator Guide, "Exporting mailbox content").
 MAX_RUNNING_EXPORTS = 10
+# The engine's gauge of how many export jobs an organization ran at once, at most, so a test can
+# check how close a caller came to MAX_RUNNING_EXPORTS (``workmail-cdk emulator calls``).
+RUNNING_EXPORTS_PEAK = "mailbox_export_jobs_running"
 # A given mailbox can be exported at most once every 24 hours (Administrator Guide, "Exporting
 # mailbox content").
 EXPORT_INTERVAL_SECONDS = DAY
@@ -623,6 +626,9 @@ def start_mailbox_export_job(ctx: Context, req: dict[str, Any]) -> dict[str, Any
     ctx.schedule(duration, "mailboxes.export_complete", org_id, job_id)
     result = {"JobId": job_id}
     remember(ctx, token, result)
+    # Counted after the insert, so the new job is among them.
+    now_running = sum(1 for job in jobs.values() if job["State"] == "RUNNING")
+    ctx.emulator.observe_peak(RUNNING_EXPORTS_PEAK, org_id, now_running)
     return result
 
 
