@@ -35,6 +35,7 @@ from workmail_constructs import (
     EmailEventQueries,
     EmailFlowDispatcher,
     ImpersonationRule,
+    MailboxExportTarget,
     Organization,
     RetentionFolder,
 )
@@ -175,6 +176,10 @@ class WorkMailExampleStack(cdk.Stack):
         helpdesk = iam.Role(self, "HelpdeskRole", assumed_by=iam.AccountRootPrincipal(),
                             description="Help desk: manages WorkMail users of this organization")
         org.grant_manage_users(helpdesk)
+
+        # Where mailboxes are exported before leaving WorkMail (docs/leaving-workmail.md):
+        # `workmail-cdk mailboxes export --target-stack WorkMailExample` reads its outputs.
+        MailboxExportTarget(self, "MailboxExports", organization=org, expiration=cdk.Duration.days(365))
 
         cdk.CfnOutput(self, "OrganizationId", value=org.organization_id, description="WorkMail organization id")
         cdk.CfnOutput(self, "WebUrl", value=org.web_url, description="WorkMail web application")

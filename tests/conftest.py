@@ -20,6 +20,7 @@ import pytest
 from botocore.config import Config
 
 from tests.contract import install_output_checks
+from tests.dns_zone import Zone
 from workmail_constructs.core.api import WorkMailApi
 from workmail_constructs.local import Emulator, EmulatorControl, running_emulator
 from workmail_constructs.local.inprocess import InProcessClient
@@ -107,3 +108,11 @@ def domain(client: Any, control: EmulatorControl, org_id: str) -> str:
 
 def error_code(exc_info: pytest.ExceptionInfo[Any]) -> str:
     return str(exc_info.value.response["Error"]["Code"])
+
+
+@pytest.fixture
+def zone() -> Iterator[Zone]:
+    """A loopback DNS server the test publishes records in."""
+    made = Zone()
+    yield made
+    made.close()

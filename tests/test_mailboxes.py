@@ -575,11 +575,14 @@ def test_export_cancel_and_concurrency_limit(client: Any, control: EmulatorContr
         assert cancelled["State"] == "CANCELLED" and "EndTime" in cancelled
         running.pop(0)
         running.append(_start(client, org_id, users[10], bucket))
-        # A cancelled job never writes its export, even after its time has passed.
-        control.advance_clock(3601)
+        # A cancelled job never writes its export, even after its time has passed (well past).
+        control.advance_clock(3700)
         jobs = client.list_mailbox_export_jobs(OrganizationId=org_id)["Jobs"]
         states = {j["JobId"]: j["State"] for j in jobs}
         assert sorted(states.values()) == ["CANCELLED"] + ["COMPLETED"] * 10
+        # A job ends when its work was due (an hour after it started), not when the clock was next looked at.
+        done = client.describe_mailbox_export_job(OrganizationId=org_id, JobId=running[-1])
+        assert (done["EndTime"] - done["StartTime"]).total_seconds() == pytest.approx(3600, abs=1)
         keys = {o["Key"] for o in control.command("list-s3-objects", Bucket=bucket)["Objects"]}
         assert keys == {f"exports/{job_id}.zip" for job_id in running}
         running.clear()

@@ -123,9 +123,9 @@ def test_a_start_whose_answer_was_lost_is_asked_again_with_its_token(exporting: 
     token = "a" * 32
     job_id = client.start_mailbox_export_job(
         ClientToken=token, OrganizationId=exporting["org_id"], EntityId=user, RoleArn=EXPORT_ROLE,
-        KmsKeyArn=EXPORT_KMS_KEY, S3BucketName=EXPORT_BUCKET, S3Prefix="workmail-export")["JobId"]
+        KmsKeyArn=EXPORT_KMS_KEY, S3BucketName=EXPORT_BUCKET, S3Prefix="workmail-export/")["JobId"]
     header = {"journal": "workmail-mailbox-exports", "version": 1, "organization_id": exporting["org_id"],
-              "bucket": EXPORT_BUCKET, "prefix": "workmail-export", "kms_key_arn": EXPORT_KMS_KEY,
+              "bucket": EXPORT_BUCKET, "prefix": "workmail-export/", "kms_key_arn": EXPORT_KMS_KEY,
               "role_arn": EXPORT_ROLE}
     intent = {"type": "intent", "entity": user, "token": token, "at": time.time() - 3600}
     (exporting["dir"] / "run.jsonl").write_text(json.dumps(header) + "\n" + json.dumps(intent) + "\n")

@@ -219,6 +219,7 @@ def demo(endpoint: str | None) -> None:
 
 
 def _register_commands() -> None:
+    from .cli_decommission import decommission
     from .cli_deploy import deploy
     from .cli_diff import diff
     from .cli_dns import dns
@@ -234,6 +235,7 @@ def _register_commands() -> None:
     cli.add_command(import_organization)
     cli.add_command(flow)
     cli.add_command(mailboxes)
+    cli.add_command(decommission)
 
 
 _register_commands()

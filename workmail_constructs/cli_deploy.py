@@ -176,6 +176,11 @@ def _report(console: Console, stack: str, outcome: Outcome, summaries: list[Orga
     if outcome.not_emulated:
         listed = ", ".join(f"{count} {kind}" for kind, count in sorted(outcome.not_emulated.items()))
         console.print(f"Not emulated ({sum(outcome.not_emulated.values())}): {listed}.")
+    if outcome.outputs:
+        # As `cdk deploy` prints them: Stack.OutputKey = value.
+        console.print("[bold]Outputs:[/]")
+        for output in outcome.outputs:
+            console.print(f"{stack}.{output['OutputKey']} = {output['OutputValue']}", markup=False, soft_wrap=True)
     if manual:
         console.print("[bold]Manual steps[/] (WorkMail's API can't make these changes; make them yourself):")
         for step in manual:

@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .cli_target import Target, target_options, workmail_api
+from .cli_target import Target, only_organization, target_options, workmail_api
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-    from .core.api import WorkMailApi
 
 
 @click.command("import")
@@ -53,7 +52,7 @@ def import_organization(organization_id: str | None, target: Target, out: Path) 
                TextColumn("requests"), TimeElapsedColumn())
     try:
         with workmail_api(target) as api, Progress(*columns, console=console, transient=True) as bar:
-            organization_id = organization_id or _only_organization(api)
+            organization_id = organization_id or only_organization(api, "to import")
             reporter = _BarProgress(bar, bar.add_task(organization_id, total=None))
             # Every user's quota is read: the inventory reports them, and the app declares those not at the default.
             actual = read_full(api, organization_id, quotas=None, progress=reporter)
@@ -82,16 +81,6 @@ def import_organization(organization_id: str | None, target: Target, out: Path) 
 
 def _count(number: int, what: str) -> str:
     return f"{number:,} {what}{'' if number == 1 else 's'}"
-
-
-def _only_organization(api: WorkMailApi) -> str:
-    """The id of the one Active organization the account has in the Region."""
-    active = [o for o in api.list_all("ListOrganizations", "OrganizationSummaries") if o.get("State") == "Active"]
-    if len(active) == 1:
-        return str(active[0]["OrganizationId"])
-    found = ", ".join(f"{o.get('Alias')} ({o['OrganizationId']})" for o in active) or "none"
-    raise click.BadParameter(f"name the organization to import; the Active organizations here: {found}",
-                             param_hint="--organization-id")
 
 
 class _BarProgress:

@@ -127,3 +127,40 @@ def s3_api(target: Target, workmail: WorkMailApi) -> WorkMailApi | None:
     if target.endpoint_url and not os.environ.get("AWS_ENDPOINT_URL_S3"):
         return None
     return WorkMailApi(target.session().client("s3", region_name=region, config=config), service="s3")
+
+
+def only_organization(api: WorkMailApi, purpose: str) -> str:
+    """The id of the one Active organization of the account in the Region (for a command whose
+    --organization-id was left out); with none or several, an error listing them."""
+    active = [o for o in api.list_all("ListOrganizations", "OrganizationSummaries") if o.get("State") == "Active"]
+    if len(active) == 1:
+        return str(active[0]["OrganizationId"])
+    found = ", ".join(f"{o.get('Alias')} ({o['OrganizationId']})" for o in active) or "none"
+    raise click.BadParameter(f"name the organization {purpose}; the Active organizations here: {found}",
+                             param_hint="--organization-id")
+
+
+def stack_outputs(target: Target, workmail: WorkMailApi, stack: str) -> list[dict[str, Any]]:
+    """The outputs of a deployed stack (DescribeStacks): the local deploy's, from the emulator's
+    CloudFormation, for --local; otherwise CloudFormation's in the same Region (with
+    --endpoint-url, at AWS_ENDPOINT_URL_CLOUDFORMATION, which must then be set)."""
+    import os
+
+    from botocore.exceptions import ClientError
+
+    region = workmail.client.meta.region_name
+    if target.local:
+        from .local.clients import client
+
+        cloudformation = client("cloudformation", workmail.client.meta.endpoint_url + "/_cloudformation", region)
+    elif target.endpoint_url and not os.environ.get("AWS_ENDPOINT_URL_CLOUDFORMATION"):
+        raise click.BadParameter("with --endpoint-url, set AWS_ENDPOINT_URL_CLOUDFORMATION to read a stack's "
+                                 "outputs, or give the values themselves", param_hint="--target-stack")
+    else:
+        cloudformation = target.session().client("cloudformation", region_name=region)
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as exc:
+        raise click.BadParameter(f"{stack}: {exc.response.get('Error', {}).get('Message', '')}",
+                                 param_hint="--target-stack") from None
+    return list(stacks[0].get("Outputs") or []) if stacks else []

@@ -18,6 +18,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ..core.exports.target_outputs import Option, description
 from .nag import acknowledge, nag_form
 
 if TYPE_CHECKING:
@@ -104,10 +105,12 @@ class MailboxExportTarget(Construct):
         acknowledge(self.role, f"AwsSolutions-IAM5[Resource::{nag_form(stack, bucket.arn_for_objects('*'))}]", (
             "The Guide's export policy: the export service writes objects whose names it chooses, under the "
             "prefix, in this bucket only."))
-        for name, value, what in (
-            ("BucketName", bucket.bucket_name, "S3 bucket of the mailbox exports (--bucket)"),
-            ("KmsKeyArn", self.key.key_arn, "KMS key the exports are encrypted with (--kms-key)"),
-            ("RoleArn", self.role.role_arn, "Role the export service assumes (--role)"),
-            ("Prefix", prefix, "Prefix of the exports in the bucket (--prefix)"),
-        ):
-            cdk.CfnOutput(self, name, value=value, description=what)
+        outputs: tuple[tuple[str, str, str, Option], ...] = (
+            ("BucketName", bucket.bucket_name, "S3 bucket of the mailbox exports", "--bucket"),
+            ("KmsKeyArn", self.key.key_arn, "KMS key the exports are encrypted with", "--kms-key"),
+            ("RoleArn", self.role.role_arn, "Role the export service assumes", "--role"),
+            ("Prefix", prefix, "Prefix of the exports in the bucket", "--prefix"),
+        )
+        for name, value, what, option in outputs:
+            # `mailboxes export --target-stack` finds each output by the option its description names.
+            cdk.CfnOutput(self, name, value=value, description=description(what, option))

@@ -301,11 +301,13 @@ class WorkMailApi:
                 self._slept += delay
             self._sleep(delay)
 
-    def paginate(self, operation: str, result_key: str, **params: Any) -> Iterator[Any]:
-        """Every item of a list operation, asking for the largest page the model allows."""
+    def paginate(self, operation: str, result_key: str, *, page_size: int | None = None,
+                 **params: Any) -> Iterator[Any]:
+        """Every item of a list operation, asking for the largest page the model allows (or
+        ``page_size``, for a caller that expects to stop after the first few items)."""
         size = request_page_size(operation, self.service)
         if size is not None:
-            params["MaxResults"] = size
+            params["MaxResults"] = min(size, page_size) if page_size else size
         seen: set[str] = set()
         while True:
             page = self.call(operation, **params)

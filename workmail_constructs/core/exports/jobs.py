@@ -85,7 +85,10 @@ def poll(api: WorkMailApi, organization_id: str, job_ids: set[str]) -> dict[str,
     found: dict[str, ExportJob] = {}
     if not job_ids:
         return found
-    for item in api.paginate("ListMailboxExportJobs", "Jobs", OrganizationId=organization_id):
+    # The jobs asked about are among the newest, so a page about twice their number usually
+    # holds them all and costs far less to send and parse than the largest page.
+    page = min(100, max(10, 2 * len(job_ids)))
+    for item in api.paginate("ListMailboxExportJobs", "Jobs", page_size=page, OrganizationId=organization_id):
         if item["JobId"] in job_ids:
             found[item["JobId"]] = ExportJob.from_api(item["JobId"], item)
             if len(found) == len(job_ids):

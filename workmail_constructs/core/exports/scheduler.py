@@ -116,6 +116,8 @@ class ExportRun:
     mailboxes: list[Mailbox]
     settings: Settings = field(default_factory=Settings)
     on_progress: Callable[[Progress], None] | None = None
+    # Called for each export as it completes (to check its archive while others run).
+    on_completed: Callable[[MailboxExport], None] | None = None
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic
     now: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC)
@@ -192,6 +194,8 @@ class ExportRun:
             self.running[job.job_id] = export
         elif job.state == "COMPLETED":
             export.status = "completed"
+            if self.on_completed is not None:
+                self.on_completed(export)
         else:
             self._retry_or_fail(export, job)
 
@@ -315,7 +319,7 @@ class ExportRun:
                 del self.running[job.job_id]
                 self.journal.ended(export.mailbox.entity_id, job.job_id, job.state, job.error)
                 if not export.taken_on:
-                    self.durations.add(clock - export.since)
+                    self.durations.add(_duration(job) or clock - export.since)
                 self._settle(export, job, clock, taken_on=export.taken_on)
         self._report(failed=tuple(e for e, _ in ended if e.status == "failed"))
 
@@ -337,6 +341,14 @@ class ExportRun:
         clock = self.monotonic()
         running_left = max((max(0.0, mean - (clock - e.since)) for e in self.running.values()), default=0.0)
         return running_left + waves * mean
+
+
+def _duration(job: ExportJob) -> float | None:
+    """How long the job ran, as the service timed it: what this run sees also holds the lag
+    of its own polling, which would make each expected end later than the last."""
+    if job.start_time is None or job.end_time is None:
+        return None
+    return max(0.0, (job.end_time - job.start_time).total_seconds())
 
 
 def _message(error: ClientError) -> str:

@@ -31,7 +31,8 @@ HANDLER_TYPES = frozenset({
     "Custom::WorkMailOrganization", "Custom::WorkMailDomain", "Custom::WorkMailDirectory",
     "Custom::WorkMailEmailMonitoring",
 })
-LOCAL_TYPES = frozenset({"AWS::SecretsManager::Secret", "AWS::Route53::HostedZone", "AWS::Route53::RecordSet"})
+LOCAL_TYPES = frozenset({"AWS::SecretsManager::Secret", "AWS::Route53::HostedZone", "AWS::Route53::RecordSet",
+                         "AWS::S3::Bucket"})
 # The Provider framework's own resources: in a local deploy the handlers are called directly.
 _VERIFICATION_PREFIX = "_amazonses."
 

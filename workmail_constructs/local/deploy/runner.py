@@ -63,6 +63,8 @@ class Outcome:
     verified_domains: list[str] = field(default_factory=list)
     # Directories whose objects were changed behind the deploy's back, and put back.
     drift_corrected: list[str] = field(default_factory=list)
+    # The stack's outputs as CloudFormation's DescribeStacks has them (OutputKey, OutputValue, Description).
+    outputs: list[dict[str, str]] = field(default_factory=list)
 
 
 class LocalDeploy:
@@ -104,7 +106,8 @@ class LocalDeploy:
                 self._delete(logical_id, self.record.resources[logical_id], "delete")
                 del self.record.resources[logical_id]
                 self.state.save(self.record)
-            self._stack_status("CREATE_COMPLETE" if new_stack else "UPDATE_COMPLETE")
+            self.outcome.outputs = self._outputs()
+            self._stack_status("CREATE_COMPLETE" if new_stack else "UPDATE_COMPLETE", self.outcome.outputs)
         self.outcome.drift_corrected = sorted(self.drifted)
         self.outcome.organizations = [r.physical_id for r in self.record.resources.values()
                                       if r.type == "Custom::WorkMailOrganization"]
@@ -210,6 +213,8 @@ class LocalDeploy:
             return self._secret(logical_id, properties, previous)
         if resource_type == "AWS::Route53::HostedZone":
             return hosted_zone(logical_id, properties, self.pseudo)
+        if resource_type == "AWS::S3::Bucket":
+            return self._bucket(logical_id)
         if resource_type == "AWS::Route53::RecordSet":
             domain = verified_domain(properties)
             if domain is not None:
@@ -269,6 +274,18 @@ class LocalDeploy:
 
     # Local resources ------------------------------------------------------------------------
 
+    def _bucket(self, logical_id: str) -> Made:
+        """A bucket in the emulator's S3 (so mailbox exports and hooks can write to it); its
+        policies, encryption and lifecycle are not emulated."""
+        made = placeholder("AWS::S3::Bucket", logical_id, self.pseudo)
+        name = made.physical_id
+        s3 = self._client("s3")
+        location = ({} if self.record.region == "us-east-1"
+                    else {"CreateBucketConfiguration": {"LocationConstraint": self.record.region}})
+        with suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+            s3.create_bucket(Bucket=name, **location)
+        return made
+
     def _secret(self, logical_id: str, properties: dict[str, Any], previous: ResourceRecord | None) -> Made:
         client = self._client("secretsmanager")
         value = generate_secret(properties)
@@ -308,7 +325,24 @@ class LocalDeploy:
                 s3.create_bucket(Bucket=bucket, **location)
             s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
 
-    def _stack_status(self, status: str) -> None:
+    def _outputs(self) -> list[dict[str, str]]:
+        """The template's outputs, evaluated as CloudFormation would after the deploy; one whose
+        value is not known locally (an attribute of something not emulated) says so."""
+        outputs = []
+        for key, output in (self.artifact.template.get("Outputs") or {}).items():
+            try:
+                value = self.evaluator.evaluate(output.get("Value"), f"Outputs.{key}")
+            except TemplateError as exc:
+                value = f"(not known locally: {exc})"
+            if value is None:
+                continue  # its condition is false
+            entry = {"OutputKey": key, "OutputValue": value if isinstance(value, str) else json.dumps(value)}
+            if output.get("Description"):
+                entry["Description"] = str(output["Description"])
+            outputs.append(entry)
+        return outputs
+
+    def _stack_status(self, status: str, outputs: list[dict[str, str]] | None = None) -> None:
         """Record the stack in the emulator's CloudFormation: its status, and the resources and
         template ListStackResources and GetTemplate answer with (the new template as soon as the
         deploy starts, as CloudFormation's is during an update)."""
@@ -319,9 +353,10 @@ class LocalDeploy:
                       "ResourceType": record.type, **({"ResourceStatus": changed[logical_id]}
                                                       if logical_id in changed else {})}
                      for logical_id, record in self.record.resources.items()]
+        extra = {"Outputs": outputs} if outputs is not None else {}
         EmulatorControl(self.endpoint).put_stack(self.artifact.name, status, self.record.stack_id,
                                                  Resources=resources,
-                                                 TemplateBody=json.dumps(self.artifact.template, indent=1))
+                                                 TemplateBody=json.dumps(self.artifact.template, indent=1), **extra)
 
     # Helpers ------------------------------------------------------------------------------
 
