@@ -139,6 +139,8 @@ def test_throttling_changes_nothing_but_the_time(exporting: dict[str, Any]) -> N
     control = EmulatorControl(exporting["url"])
     control.set_faults(throttle_rate=0.2, seed=7)
     done = export(exporting, "--all")
+    # The test's own calls below don't retry: the faults are for the command only.
+    control.set_faults(throttle_rate=0.0)
     assert done.returncode == 0, done.stderr
     assert sum(control.call_counts()["injected_faults"].values()) > 50
     assert_every_mailbox_exported_once(exporting)
@@ -168,3 +170,24 @@ def test_the_archives_are_checked_against_their_manifests(exporting: dict[str, A
     checked = {row["mailbox"]: row for row in report(exporting)["mailboxes"]}
     assert checked["user00000@bench.example.com"]["verification"] == "inconsistent"
     assert checked["user00003@bench.example.com"]["verification"] == "verified"
+
+
+def test_failed_jobs_are_retried_and_a_new_run_tries_them_again(exporting: dict[str, Any]) -> None:
+    two = ("--entity", "user00001@bench.example.com", "--entity", "user00002@bench.example.com")
+    # The bucket doesn't exist: each job ends FAILED when it comes to write its archive.
+    failing = export(exporting, *two, "--bucket", "no-such-bucket", "--max-attempts", "2",
+                     "--journal", str(exporting["dir"] / "failing.jsonl"), "--report", str(exporting["dir"] / "run"))
+    assert failing.returncode == 2, failing.stderr
+    assert "does not exist" in failing.stderr
+    listed = jobs(exporting)
+    assert len(listed) == 4 and {job["State"] for job in listed} == {"FAILED"}
+    rows = report(exporting)["mailboxes"]
+    assert [row["status"] for row in rows] == ["failed", "failed"]
+    assert all("FAILED" in row["reason"] and "no-such-bucket" in row["reason"] for row in rows)
+    # The same journal, the bucket made: the next run starts the failed ones again.
+    EmulatorControl(exporting["url"]).command("create-s3-bucket", Bucket="no-such-bucket")
+    retried = export(exporting, *two, "--bucket", "no-such-bucket",
+                     "--journal", str(exporting["dir"] / "failing.jsonl"), "--report", str(exporting["dir"] / "run"))
+    assert retried.returncode == 0, retried.stderr
+    assert report(exporting)["summary"]["verified"] == 2
+    assert sorted(job["State"] for job in jobs(exporting)) == ["COMPLETED"] * 2 + ["FAILED"] * 4

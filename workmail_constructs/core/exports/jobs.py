@@ -92,8 +92,11 @@ def poll(api: WorkMailApi, organization_id: str, job_ids: set[str]) -> dict[str,
         if item["JobId"] in job_ids:
             found[item["JobId"]] = ExportJob.from_api(item["JobId"], item)
             if len(found) == len(job_ids):
-                return found
-    for job_id in job_ids - found.keys():
+                break
+    # The listing has no ErrorInfo (API Reference, "MailboxExportJob"): a failed job is described for its reason.
+    missing = (job_ids - found.keys()) | {job_id for job_id, job in found.items() if job.state == "FAILED"
+                                           and job.error is None}
+    for job_id in missing:
         try:
             described = api.call("DescribeMailboxExportJob", OrganizationId=organization_id, JobId=job_id)
         except ClientError as error:

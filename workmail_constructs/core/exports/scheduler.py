@@ -4,7 +4,8 @@ It keeps the service's rules (Administrator Guide, "Exporting mailbox content"):
 than 10 jobs run at once in an organization (jobs someone else started count too), and a
 mailbox exported in the last 24 hours isn't exported again: its job is taken on instead.
 The next job starts as soon as one ends. Throttling and server errors are retried by the
-API client; a FAILED job is started again, up to ``max_attempts`` jobs per mailbox.
+API client; a FAILED job is started again, up to ``max_attempts`` jobs per mailbox in a run
+(a new run of the same journal tries the failed ones again).
 
 Polling follows the jobs' own progress: the next look is when the soonest running job is
 expected to end (from its EstimatedProgress, or from how long this run's jobs took),
@@ -77,6 +78,7 @@ class MailboxExport:
     job: ExportJob | None = None
     # A job started before this run (by an earlier run, the console or anyone), taken on.
     taken_on: bool = False
+    # Jobs this run started or picked up for the mailbox.
     attempts: int = 0
     reason: str | None = None
     # The token to start with again: a start the journal announced whose answer was lost.
@@ -157,7 +159,8 @@ class ExportRun:
         with self.journal.batch():
             for export in self.exports.values():
                 entry = self.journal.entries.get(export.mailbox.entity_id)
-                export.attempts = entry.attempts if entry else 0
+                # A job the journal knows (or asked for) is this run's first attempt.
+                export.attempts = 1 if entry and (entry.job_id or entry.token) else 0
                 if entry and entry.job_id:
                     job = by_id.get(entry.job_id)
                     if job is None:
@@ -219,6 +222,9 @@ class ExportRun:
         if not batch:
             return 0
         tokens = {e.mailbox.entity_id: e.resume_token or uuid.uuid4().hex for e in batch}
+        for export in batch:
+            if export.resume_token is None:
+                export.attempts += 1
         at = time.time()
         with self.journal.batch():
             for export in batch:
@@ -235,7 +241,6 @@ class ExportRun:
                     started += 1
                     token = tokens[export.mailbox.entity_id]
                     self.journal.started(export.mailbox.entity_id, token, answer)
-                    export.attempts = self.journal.entry(export.mailbox.entity_id).attempts
                     job = ExportJob(answer, export.mailbox.entity_id, "RUNNING", self.now(), None, None, None, 0)
                     self._settle(export, job, clock, taken_on=False)
                 elif error_code(answer) == "LimitExceededException":
