@@ -155,8 +155,10 @@ def _lines(found: DecommissionPlan, refusals: list[Refusal], skipped: dict[str, 
     """The plan's sections as lines, shared by text and Markdown."""
     fresh = [e for e in found.exports if e.fresh]
     stale = [e for e in found.exports if not e.fresh]
+    oldest = max((e.age for e in fresh if e.age is not None), default=None)
     exports = [f"{len(fresh)} of {len(found.exports)} mailboxes have a completed export started in the last "
-               f"{found.max_export_age.total_seconds() / 3600:g} hours"]
+               f"{found.max_export_age.total_seconds() / 3600:g} hours"
+               + (f" (the oldest of them {_age(oldest)} ago)" if oldest is not None else "")]
     for export in stale[:SHOWN]:
         when = (f"newest completed export started {_age(export.age)} ago (job {export.job.job_id})"
                 if export.job and export.age is not None else "no completed export in the last 7 days")
@@ -210,4 +212,6 @@ def _age(span: datetime.timedelta | None) -> str:
     if span is None:
         return "?"
     hours = span.total_seconds() / 3600
+    if hours < 1:
+        return f"{span.total_seconds() / 60:.0f} minutes"
     return f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"
