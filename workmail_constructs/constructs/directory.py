@@ -629,15 +629,18 @@ class Directory(Construct):
     def finalize(self) -> None:
         """Put the spec in the resource's properties (or in S3) and beside the templates."""
         with collection_paused():
-            self._finalize()
+            spec = self._organization.to_spec()
+            try:
+                self._finalize(spec)
+            finally:
+                # Validating a large directory is pure Python. Started once the rendering is
+                # done (not beside it, where the two would take turns holding the GIL), it runs
+                # while this process waits for CDK to prepare the app in its own, and the
+                # validation phase only collects the result.
+                self._checking = _Checking(spec)
 
-    def _finalize(self) -> None:
+    def _finalize(self, spec: WorkMailSpec) -> None:
         stack = cdk.Stack.of(self)
-        spec = self._organization.to_spec()
-        # Validating a large directory takes most of a second of pure Python; started now,
-        # it runs while CDK prepares the app in its own process, and the validation phase
-        # only collects the result.
-        self._checking = _Checking(spec)
         rendered = render(spec, stack)
         self.rendered = rendered
         if rendered.literal_placeholders:
