@@ -106,27 +106,32 @@ def workmail_api(target: Target, *, region: str | None = None, missing_ok: bool 
         server.stop()
 
 
-def s3_api(target: Target, workmail: WorkMailApi) -> WorkMailApi | None:
-    """An S3 client beside ``workmail``: the emulator's S3 for --local; AWS_ENDPOINT_URL_S3 (the
-    standard variable) with --endpoint-url, or None when it isn't set, since S3 is not at a
-    WorkMail endpoint; otherwise the profile's S3 in the same Region."""
+def _beside(target: Target, workmail: WorkMailApi, service: str, **options: Any) -> Any | None:
+    """A client of ``service`` beside ``workmail``: the emulator's for --local; with
+    --endpoint-url, the one at the standard AWS_ENDPOINT_URL_<SERVICE> variable, or None when it
+    isn't set (no other service is at a WorkMail endpoint); otherwise the profile's, in the same
+    Region."""
     import os
 
+    region = workmail.client.meta.region_name
+    if target.local:
+        from .local.clients import client, service_endpoint
+
+        return client(service, service_endpoint(workmail.client.meta.endpoint_url, service), region, **options)
+    if target.endpoint_url and not os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}"):
+        return None
+    return target.session().client(service, region_name=region, **options)  # type: ignore[call-overload]
+
+
+def s3_api(target: Target, workmail: WorkMailApi) -> WorkMailApi | None:
+    """S3 beside ``workmail`` (see ``_beside``), with the wrapper's retries."""
     from botocore.config import Config
 
     from .core.api import WorkMailApi
 
-    region = workmail.client.meta.region_name
     # The wrapper retries; botocore's own retries would multiply with them.
-    config = Config(retries={"total_max_attempts": 1, "mode": "standard"})
-    if target.local:
-        from .local.clients import client
-
-        return WorkMailApi(client("s3", workmail.client.meta.endpoint_url + "/_s3", region, config=config),
-                           service="s3")
-    if target.endpoint_url and not os.environ.get("AWS_ENDPOINT_URL_S3"):
-        return None
-    return WorkMailApi(target.session().client("s3", region_name=region, config=config), service="s3")
+    s3 = _beside(target, workmail, "s3", config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+    return WorkMailApi(s3, service="s3") if s3 is not None else None
 
 
 def only_organization(api: WorkMailApi, purpose: str) -> str:
@@ -144,20 +149,12 @@ def stack_outputs(target: Target, workmail: WorkMailApi, stack: str) -> list[dic
     """The outputs of a deployed stack (DescribeStacks): the local deploy's, from the emulator's
     CloudFormation, for --local; otherwise CloudFormation's in the same Region (with
     --endpoint-url, at AWS_ENDPOINT_URL_CLOUDFORMATION, which must then be set)."""
-    import os
-
     from botocore.exceptions import ClientError
 
-    region = workmail.client.meta.region_name
-    if target.local:
-        from .local.clients import client
-
-        cloudformation = client("cloudformation", workmail.client.meta.endpoint_url + "/_cloudformation", region)
-    elif target.endpoint_url and not os.environ.get("AWS_ENDPOINT_URL_CLOUDFORMATION"):
+    cloudformation = _beside(target, workmail, "cloudformation")
+    if cloudformation is None:
         raise click.BadParameter("with --endpoint-url, set AWS_ENDPOINT_URL_CLOUDFORMATION to read a stack's "
                                  "outputs, or give the values themselves", param_hint="--target-stack")
-    else:
-        cloudformation = target.session().client("cloudformation", region_name=region)
     try:
         stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
     except ClientError as exc:

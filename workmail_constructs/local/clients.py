@@ -17,6 +17,15 @@ LOCAL_KEY, LOCAL_SECRET = "local", "local"
 LOCAL_CREDENTIAL_VARIABLES = {"AWS_ACCESS_KEY_ID": LOCAL_KEY, "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET}
 
 
+# Where the emulator serves the AWS services beside WorkMail (see server.py).
+SERVICE_PATHS = {"s3": "/_s3", "cloudformation": "/_cloudformation"}
+
+
+def service_endpoint(endpoint: str, service: str) -> str:
+    """The URL at which the emulator at ``endpoint`` answers ``service``."""
+    return endpoint + SERVICE_PATHS.get(service, "")
+
+
 def workmail_api(endpoint_url: str, region: str) -> WorkMailApi:
     return WorkMailApi.create(endpoint_url=endpoint_url, region=region, aws_access_key_id=LOCAL_KEY,
                               aws_secret_access_key=LOCAL_SECRET)
@@ -36,8 +45,8 @@ def emulator_environment(endpoint: str, region: str, **extra: str) -> Iterator[N
     variables beside them. The environment is put back afterwards."""
     variables = {
         "AWS_ENDPOINT_URL_WORKMAIL": endpoint, "AWS_ENDPOINT_URL_WORKMAILMESSAGEFLOW": endpoint,
-        "AWS_ENDPOINT_URL_SECRETS_MANAGER": endpoint, "AWS_ENDPOINT_URL_S3": endpoint + "/_s3",
-        "AWS_ENDPOINT_URL_CLOUDFORMATION": endpoint + "/_cloudformation",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": endpoint, "AWS_ENDPOINT_URL_S3": service_endpoint(endpoint, "s3"),
+        "AWS_ENDPOINT_URL_CLOUDFORMATION": service_endpoint(endpoint, "cloudformation"),
         "AWS_DEFAULT_REGION": region, "AWS_REGION": region, **LOCAL_CREDENTIAL_VARIABLES, **extra,
     }
     kept = {name: os.environ.get(name) for name in (*variables, "AWS_PROFILE", "AWS_SESSION_TOKEN")}

@@ -20,7 +20,7 @@ from typing import Any
 from ..core.spec import EmailFlowRuleSpec, FlowDirection
 from ..handlers.dispatcher import Dispatched, Dispatcher, header_address
 from ..hooks.messages import MESSAGE_BUCKET_ENV
-from .clients import client, emulator_environment
+from .clients import client, emulator_environment, service_endpoint
 from .config import DEFAULT_REGION
 from .control import EmulatorControl
 from .server import EmulatorServer
@@ -101,7 +101,7 @@ def run_message(rules: list[EmailFlowRuleSpec], direction: FlowDirection, raw: b
         held = control.command("deliver-message", OrganizationId=organization, Raw=raw.decode("utf-8", "replace"),
                                Recipients=recipients, Hold=True)
         message_id = str(held["messageId"])
-        client("s3", f"{url}/_s3", DEFAULT_REGION).create_bucket(Bucket=MESSAGE_BUCKET)
+        client("s3", service_endpoint(url, "s3"), DEFAULT_REGION).create_bucket(Bucket=MESSAGE_BUCKET)
         flow = client("workmailmessageflow", url, DEFAULT_REGION)
         event = {
             "summaryVersion": "2018-10-10",

@@ -14,11 +14,6 @@ from .scheduler import MailboxExport
 from .verify import Verification
 
 
-def exported(export: MailboxExport, verification: Verification | None) -> bool:
-    """Whether the mailbox's mail is in the bucket, checked."""
-    return export.status == "completed" and verification is not None and verification.status == "verified"
-
-
 def rows(exports: list[MailboxExport], verifications: dict[str, Verification]) -> list[dict[str, Any]]:
     made = []
     for export in sorted(exports, key=lambda e: e.mailbox.label.lower()):

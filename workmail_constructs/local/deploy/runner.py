@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from typing import Any, Literal, Protocol
 
-from ..clients import client, emulator_environment, workmail_api
+from ..clients import client, emulator_environment, service_endpoint, workmail_api
 from ..control import EmulatorControl
 from .assembly import StackArtifact
 from .declared import DIRECTORY_TYPE, deployed_directory, plan_directory
@@ -379,8 +379,7 @@ class LocalDeploy:
 
     def _client(self, service: str) -> Any:
         # S3 and CloudFormation are served under their own paths (botocore keeps S3 path-style there).
-        suffix = {"s3": "/_s3", "cloudformation": "/_cloudformation"}.get(service, "")
-        return client(service, self.endpoint + suffix, self.record.region)
+        return client(service, service_endpoint(self.endpoint, service), self.record.region)
 
 
 def _as_list(value: Any) -> list[str]:
