@@ -11,9 +11,9 @@ aliases and its initial password in that secret) and ``groups`` groups of five m
 The secret's ARN and the zone's id are deploy-time values: the directory's spec refers
 to them by name and they travel beside it, whatever its size. The runs alternate between
 the two apps (paired runs) so that drift in the machine's load affects both alike; the
-medians and their ratio are reported (target: the large app within 1.10 times the empty
-one), with each pair's own ratio, and the CPU time of each process with its jsii kernel
-(Node), which other work on a shared machine disturbs less than the wall clock.
+medians and their ratio are reported with the median of each pair's own ratio (target: both
+within 1.10), and the CPU time of each process with its jsii kernel (Node), which other
+work on a shared machine disturbs less than the wall clock.
 
 Also measured: the handler asset (the staged ``workmail_constructs`` source the Lambda
 functions run: its size against the 1 MB target, and that it holds no ``aws_cdk``
@@ -171,9 +171,11 @@ def main() -> None:
         m = medians[kind]
         print(f"  {name:<28} {m['wall']:>8.2f} {m['cpu']:>8.2f} {m['declare']:>10.2f} {m['synth']:>8.2f}")
     ratio = medians["scale"]["wall"] / medians["empty"]["wall"]
-    verdict = "meets" if ratio <= SYNTH_RATIO_TARGET else "misses"
-    print(f"  ratio {ratio:.2f}x ({verdict} the {SYNTH_RATIO_TARGET}x target); per pair: median "
-          f"{statistics.median(pairs):.2f}x, range {min(pairs):.2f}-{max(pairs):.2f}x; "
+    per_pair = statistics.median(pairs)
+    # Both readings of "the median of paired runs" must be within the target.
+    verdict = "meets" if max(ratio, per_pair) <= SYNTH_RATIO_TARGET else "misses"
+    print(f"  ratio of medians {ratio:.2f}x, median of the pairs' ratios {per_pair:.2f}x ({verdict} the "
+          f"{SYNTH_RATIO_TARGET}x target); pairs' range {min(pairs):.2f}-{max(pairs):.2f}x; "
           f"cpu ratio {medians['scale']['cpu'] / medians['empty']['cpu']:.2f}x")
     print(f"  large app: {scale['resources']} resources (limit 500), template {scale['template_bytes']:,} bytes "
           "(limit 1,000,000)")

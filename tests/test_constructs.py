@@ -39,7 +39,7 @@ from workmail_constructs.constructs import (
     Organization,
     RetentionFolder,
 )
-from workmail_constructs.constructs.directory import SUMMARY_SECTIONS
+from workmail_constructs.constructs.directory import SUMMARY_SECTIONS, References, _references_out
 from workmail_constructs.constructs.providers import (
     DIRECTORY_ACTIONS,
     DOMAIN_ACTIONS,
@@ -680,6 +680,25 @@ def test_deploy_time_values_travel_beside_an_s3_spec(several: Synth) -> None:
     readable = WorkMailSpec.from_json((several.outdir / "Several.Tokens.workmail-spec.json").read_text())
     assert readable.domains[0].hosted_zone_id == json.dumps({"Ref": zone}, separators=(",", ":"))
     assert tokens.directory.problems == []
+
+
+def test_every_deploy_time_value_in_a_document_becomes_a_reference(tmp_path: Path) -> None:
+    """Whole values (one reference however often they appear), values inside longer strings
+    (the whole string is the value), the same token both ways, and number tokens."""
+    stack = cdk.Stack(cdk.App(outdir=str(tmp_path)), "Refs")
+    arn, other = cdk.Token.as_string(cdk.Fn.ref("Secret")), cdk.Token.as_string(cdk.Fn.ref("Zone"))
+    count = cdk.Token.as_number(cdk.Fn.ref("Count"))
+    data = {"a": arn, "b": [arn, f"x{arn}y", other], "c": f"arn:{other}:z", "d": count, "e": "plain"}
+    references = References(stack)
+    text = _references_out(json.dumps(data, separators=(",", ":")), references)
+    document = json.loads(text)
+    assert "Token[" not in text and document["e"] == "plain"
+    assert document["a"] == document["b"][0] == "$ref:Secret" and document["b"][2] == "$ref:Zone"
+    expressions = {f"$ref:{name}": e for name, e in references.expressions.items()}
+    assert expressions[document["b"][1]] == {"Fn::Join": ["", ["x", {"Ref": "Secret"}, "y"]]}
+    assert expressions[document["c"]] == {"Fn::Join": ["", ["arn:", {"Ref": "Zone"}, ":z"]]}
+    assert expressions[document["d"]] == {"Ref": "Count"}
+    assert len(references.values) == 5
 
 
 # Validation at synth time -------------------------------------------------------------

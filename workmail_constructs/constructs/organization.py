@@ -397,7 +397,7 @@ class Organization(OrganizationBase):
         )
         user = User(self, id or name, spec, self._entity_ids["users"])
         for address in aliases:
-            user.add_alias(address)
+            user._keep_alias(address)
         self._users.append(user)
         return user
 
@@ -412,9 +412,9 @@ class Organization(OrganizationBase):
                          hidden_from_global_address_list=hidden_from_global_address_list)
         group = Group(self, id or name, spec, self._entity_ids["groups"])
         for member in members:
-            group.add_member(member)
+            group._keep_member(member)
         for address in aliases:
-            group.add_alias(address)
+            group._keep_alias(address)
         self._groups.append(group)
         return group
 
