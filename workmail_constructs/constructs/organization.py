@@ -32,7 +32,6 @@ from ..core.spec import (
     FlowAction,
     FlowDirection,
     FolderConfigurationSpec,
-    GroupSpec,
     ImpersonationRoleSpec,
     ImpersonationRoleType,
     ImpersonationRuleSpec,
@@ -42,12 +41,10 @@ from ..core.spec import (
     MobileDeviceAccessRuleSpec,
     OrganizationSpec,
     RemovalPolicy,
-    ResourceSpec,
     ResourceType,
     RetentionPolicySpec,
     SecretRef,
     UserRole,
-    UserSpec,
     WorkMailSpec,
 )
 from .directory import (
@@ -59,6 +56,8 @@ from .directory import (
     Group,
     ImpersonationRole,
     ImpersonationRule,
+    LinkCollection,
+    Links,
     Locator,
     MailboxAccess,
     MailResource,
@@ -68,6 +67,7 @@ from .directory import (
     RetentionPolicy,
     SpecValidation,
     User,
+    entity_specs,
     is_token,
     spec_data,
 )
@@ -272,6 +272,7 @@ class Organization(OrganizationBase):
         self._groups: list[Group] = []
         self._resources: list[MailResource] = []
         self._entity_ids: dict[str, dict[str, Declaration]] = {"users": {}, "groups": {}, "resources": {}}
+        self._links: dict[LinkCollection, Links] = {name: Links(name) for name in ("Aliases", "Members", "Delegates")}
         self._mailbox_access: list[MailboxAccess] = []
         self._mailbox_ids: dict[str, dict[str, Declaration]] = {}
         self._access_rules: list[AccessControlRule] | None = None
@@ -387,7 +388,8 @@ class Organization(OrganizationBase):
         if password is None and (password_version is not None or password_json_key is not None):
             raise ValueError(f"{self.path}/Users/{id or name}: password_version and password_json_key "
                              "need a password secret")
-        spec = UserSpec(
+        user = User(self, id or name, self._entity_ids["users"])
+        user._keep(
             name=name, display_name=display_name, email=email, enabled=enabled, role=role, first_name=first_name,
             last_name=last_name, initials=initials, telephone=telephone, street=street, job_title=job_title,
             city=city, company=company, zip_code=zip_code, department=department, country=country, office=office,
@@ -395,9 +397,7 @@ class Organization(OrganizationBase):
             identity_provider_user_id=identity_provider_user_id, mailbox_quota_mb=mailbox_quota_mb,
             password=self._secret_ref(password, password_version, password_json_key) if password else None,
         )
-        user = User(self, id or name, spec, self._entity_ids["users"])
-        for address in aliases:
-            user._keep_alias(address)
+        self._keep_aliases(user, aliases)
         self._users.append(user)
         return user
 
@@ -408,13 +408,12 @@ class Organization(OrganizationBase):
     ) -> Group:
         """Declare a group; it is enabled (has a mailbox address) when it has an ``email``
         unless ``enabled`` says otherwise."""
-        spec = GroupSpec(name=name, email=email, enabled=email is not None if enabled is None else enabled,
-                         hidden_from_global_address_list=hidden_from_global_address_list)
-        group = Group(self, id or name, spec, self._entity_ids["groups"])
+        group = Group(self, id or name, self._entity_ids["groups"])
+        group._keep(name=name, email=email, enabled=email is not None if enabled is None else enabled,
+                    hidden_from_global_address_list=hidden_from_global_address_list)
         for member in members:
             group._keep_member(member)
-        for address in aliases:
-            group._keep_alias(address)
+        self._keep_aliases(group, aliases)
         self._groups.append(group)
         return group
 
@@ -428,22 +427,28 @@ class Organization(OrganizationBase):
         """Declare a bookable ROOM or EQUIPMENT resource; enabled when it has an ``email``
         unless ``enabled`` says otherwise. A resource that does not accept requests
         automatically needs delegates to answer them."""
-        spec = ResourceSpec(
+        resource = MailResource(self, id or name, self._entity_ids["resources"])
+        resource._keep(
             name=name, type=type, email=email, enabled=email is not None if enabled is None else enabled,
-            description=description, hidden_from_global_address_list=hidden_from_global_address_list,
+            description=description,
+            hidden_from_global_address_list=hidden_from_global_address_list,
             booking_options=BookingOptionsSpec(
                 auto_accept_requests=auto_accept_requests,
                 auto_decline_recurring_requests=auto_decline_recurring_requests,
                 auto_decline_conflicting_requests=auto_decline_conflicting_requests,
             ),
         )
-        resource = MailResource(self, id or name, spec, self._entity_ids["resources"])
         for delegate in delegates:
             resource.add_delegate(delegate)
-        for address in aliases:
-            resource.add_alias(address)
+        self._keep_aliases(resource, aliases)
         self._resources.append(resource)
         return resource
+
+    def _keep_aliases(self, entity: User | Group | MailResource, addresses: Iterable[str]) -> None:
+        """``entity.add_alias`` for each address, without the views it returns."""
+        table = self._links["Aliases"]
+        for address in addresses:
+            table.add(entity, address, address)
 
     @property
     def users(self) -> list[User]:
@@ -651,9 +656,9 @@ class Organization(OrganizationBase):
         return WorkMailSpec(
             organization=dataclasses.replace(self._spec, tags=self._current_tags()),
             domains=[d.spec for d in self._domains],
-            users=[u.spec for u in self._users],
-            groups=[g.spec for g in self._groups],
-            resources=[r.spec for r in self._resources],
+            users=entity_specs(self._users),
+            groups=entity_specs(self._groups),
+            resources=entity_specs(self._resources),
             mailbox_permissions=[m.spec for m in self._mailbox_access],
             access_control_rules=[r.spec for r in self._access_rules] if self._access_rules is not None else None,
             retention_policy=self._retention_policy.spec if self._retention_policy is not None else None,
