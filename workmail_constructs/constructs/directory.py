@@ -195,6 +195,18 @@ class Links:
         values = self._values
         return [values[row] for row in self._index().get(owner, ())]
 
+    def values_by_owner(self) -> dict[Entity[Any], list[str]]:
+        """Every owner's link values, in the order declared: new lists, for ``entity_specs`` to
+        put in spec objects (the index ``of`` keeps would be one more list per user)."""
+        grouped: dict[Entity[Any], list[str]] = {}
+        for owner, value in zip(self._owners, self._values, strict=True):
+            values = grouped.get(owner)
+            if values is None:
+                grouped[owner] = [value]
+            else:
+                values.append(value)
+        return grouped
+
     def _index(self) -> dict[Entity[Any], list[int]]:
         if self._rows is None:
             rows: dict[Entity[Any], list[int]] = {}
@@ -239,7 +251,9 @@ class Entity(Declaration, Generic[S]):
     @property
     def spec(self) -> S:
         """The entity's spec object, made from its fields and links (a new object each time)."""
-        return entity_specs([self])[0]
+        tables = self.organization._links
+        links = (tables[self.link_fields[name]].values_of(self) for name in _link_fields(self.spec_class))
+        return _maker(self.spec_class)(self, *links)  # type: ignore[no-any-return]
 
     @property
     def name(self) -> str:
@@ -267,11 +281,11 @@ def entity_specs(entities: Sequence[Entity[S]]) -> list[S]:
     cls = type(entities[0])
     make = _maker(cls.spec_class)
     tables = entities[0].organization._links
-    links = [tables[cls.link_fields[name]] for name in _link_fields(cls.spec_class)]
+    links = [tables[cls.link_fields[name]].values_by_owner() for name in _link_fields(cls.spec_class)]
     if len(links) == 1:
-        (table,) = links
-        return [make(entity, table.values_of(entity)) for entity in entities]
-    return [make(entity, *(table.values_of(entity) for table in links)) for entity in entities]
+        (values,) = links
+        return [make(entity, values.get(entity) or []) for entity in entities]
+    return [make(entity, *(values.get(entity) or [] for values in links)) for entity in entities]
 
 
 _LINK_FIELDS = ("aliases", "members", "delegates")
@@ -476,14 +490,16 @@ class RenderedSpec:
     placeholder ``$ref:NAME``; ``references`` maps each NAME to that value (a CDK token),
     which travels beside the document in the ``References`` property. ``sections`` holds
     the compact JSON of each top-level section and ``body`` the whole document's: what an
-    S3 spec holds, and what the inline limit measures. ``data`` is the document as objects.
+    S3 spec holds, and what the inline limit measures. ``data`` is the document as objects;
+    ``counts`` the number of objects in each top-level section. It keeps none of the spec's
+    objects: they are freed once validated (see ``_Checking``).
     """
 
-    spec: WorkMailSpec
     sections: dict[str, str]
     references: dict[str, Any]
     expressions: dict[str, Any]
     body: bytes
+    counts: dict[str, int]
     # Whether a literal value of the spec looks like a placeholder (refused: see finalize).
     literal_placeholders: bool = False
 
@@ -637,7 +653,9 @@ def render(spec: WorkMailSpec, stack: cdk.Stack) -> RenderedSpec:
         if any(marker in text for marker in _TOKEN_MARKERS) or "e+" in text:
             sections[key] = _references_out(text, references)
     body = "{" + ",".join(f"{json.dumps(key, ensure_ascii=False)}:{text}" for key, text in sections.items()) + "}"
-    return RenderedSpec(spec, sections, references.values, references.expressions, body.encode(),
+    counts = {section: len(value) if isinstance(value, list) else int(section in sections)
+              for section, value in ((section, getattr(spec, section)) for section in SUMMARY_SECTIONS)}
+    return RenderedSpec(sections, references.values, references.expressions, body.encode(), counts,
                         literal_placeholders)
 
 
@@ -673,10 +691,9 @@ def spec_summary(rendered: RenderedSpec) -> dict[str, dict[str, str]]:
     of an S3 spec shows which kinds changed. The handler ignores it."""
     summary = {}
     for section in SUMMARY_SECTIONS:
-        value = getattr(rendered.spec, section)
         text = rendered.sections.get(section, "null")
-        count = len(value) if isinstance(value, list) else 0 if text == "null" else 1
-        summary[section] = {"Count": str(count), "Digest": hashlib.sha256(text.encode()).hexdigest()[:16]}
+        summary[section] = {"Count": str(rendered.counts[section]),
+                            "Digest": hashlib.sha256(text.encode()).hexdigest()[:16]}
     return summary
 
 
@@ -717,7 +734,7 @@ class Directory(Construct):
     def spec_problems(self) -> list[Problem]:
         """The core's validation problems of the spec (waiting for the check started at finalize)."""
         if self._checking is None:
-            return validate(self.rendered.spec if self.rendered is not None else self._organization.to_spec())
+            return validate(self._organization.to_spec())
         return self._checking.result()
 
     @property
@@ -745,7 +762,7 @@ class Directory(Construct):
         rendered = render(spec, stack)
         self.rendered = rendered
         if rendered.literal_placeholders:
-            self._refuse_placeholders(rendered)
+            self._refuse_placeholders(spec)
         cfn = self.resource.node.default_child
         assert isinstance(cfn, cdk.CfnResource)
         if rendered.references:
@@ -767,9 +784,9 @@ class Directory(Construct):
         cfn.add_property_override("SpecSummary", spec_summary(rendered))
         WorkMailHandlers.of(self).allow_spec_object(self.asset)
 
-    def _refuse_placeholders(self, rendered: RenderedSpec) -> None:
+    def _refuse_placeholders(self, spec: WorkMailSpec) -> None:
         """A literal ``$ref:NAME`` would be read as a reference by the handler: refuse it."""
-        for path in _value_paths(rendered.spec, lambda v: isinstance(v, str) and is_reference(v)):
+        for path in _value_paths(spec, lambda v: isinstance(v, str) and is_reference(v)):
             self.problems.append(
                 f"{self._organization.locate(path)} ({path}): a value of the form $ref:NAME is reserved for "
                 "deploy-time references in the spec document; use another value"
@@ -847,13 +864,13 @@ def _owning_field(path: str) -> str:
     return path
 
 
-def problems_to_messages(organization: Organization, problems: Iterable[Problem], spec: WorkMailSpec) -> list[str]:
+def problems_to_messages(organization: Organization, problems: Iterable[Problem]) -> list[str]:
     """Validation problems as messages naming the construct path of the offending object,
     leaving out problems about values known only at deploy time."""
     problems = list(problems)
     if not problems:
         return []
-    tokens = _token_paths(spec)
+    tokens = _token_paths(organization.to_spec())
     messages = []
     for problem in problems:
         if any(problem.path == t or problem.path.startswith((f"{t}.", f"{t}[")) for t in tokens):
@@ -917,23 +934,29 @@ class SpecValidation:
 
     def validate(self) -> list[str]:
         directory = self.organization.directory
-        spec = directory.rendered.spec if directory.rendered is not None else self.organization.to_spec()
-        return [*directory.problems, *problems_to_messages(self.organization, directory.spec_problems(), spec)]
+        return [*directory.problems, *problems_to_messages(self.organization, directory.spec_problems())]
 
 
 class _Checking:
-    """``validate(spec)`` on a thread of its own; ``result`` waits for it (and re-raises)."""
+    """``validate(spec)`` on a thread of its own; ``result`` waits for it (and re-raises).
+
+    The thread lets go of the spec when done: a 10,000-user spec is some 40,000 objects,
+    which every full pass of Python's cyclic collector (the interpreter's own as it exits
+    among them) would walk again.
+    """
 
     def __init__(self, spec: WorkMailSpec) -> None:
-        self._spec = spec
+        self._spec: WorkMailSpec | None = spec
         self._problems: list[Problem] = []
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="workmail-spec-validation", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        spec, self._spec = self._spec, None
+        assert spec is not None
         try:
-            self._problems = validate(self._spec)
+            self._problems = validate(spec)
         except BaseException as error:  # handed to the caller of result()
             self._error = error
 
