@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import pytest
 from botocore.model import StructureShape
 from hypothesis import HealthCheck, given, settings
@@ -186,3 +187,11 @@ def test_every_write_is_persisted(tmp_path: Path) -> None:
         assert after == before
     finally:
         reopened.close()
+
+
+@pytest.mark.parametrize("service", ["workmail", "workmailmessageflow"])
+def test_the_service_model_is_the_one_a_botocore_session_gives(service: str) -> None:
+    ours = service_model.service_model(service)
+    sessions = botocore.session.get_session().get_service_model(service)
+    assert ours.api_version == sessions.api_version
+    assert ours._service_description == sessions._service_description  # the whole model, extras included

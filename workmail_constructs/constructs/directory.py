@@ -59,7 +59,7 @@ from ..core.spec import (
     UserSpec,
     WorkMailSpec,
 )
-from ..core.spec_reading import collection_paused, compile_function, reference
+from ..core.spec_reading import collection_paused, compile_function, reference, type_hints
 from ..core.validate import validate
 from .providers import DIRECTORY_RESOURCE_TYPE, WorkMailHandlers
 
@@ -547,7 +547,7 @@ def _writer(cls: type) -> Callable[[Any], dict[str, Any]]:
     here, so the encoder then walks plain data in C: 22,000 calls back into Python for a
     10,000-user directory took a third of its rendering."""
     namespace: dict[str, Any] = {}
-    hints = typing.get_type_hints(cls)
+    hints = type_hints(cls)
     lines = ["d = {}"]
     for i, f in enumerate(dataclasses.fields(cls)):
         lines.append(f"x = o.{f.name}")

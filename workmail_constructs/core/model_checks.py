@@ -42,7 +42,7 @@ from .spec import (
     UserSpec,
     WorkMailSpec,
 )
-from .spec_reading import compile_function, fields_typed, well_typed
+from .spec_reading import compile_function, fields_typed, type_hints, well_typed
 
 # The model's constraints ------------------------------------------------------
 
@@ -324,7 +324,7 @@ def _checks(cls: type) -> tuple[tuple[_FieldCheck, ...], tuple[str, ...]]:
                     service_model.valid(api_shape(sent.operation, sent.member)))
         for sent in MODEL_FIELDS.get(cls, ())
     )
-    hints = typing.get_type_hints(cls)
+    hints = type_hints(cls)
     nested = tuple(f.name for f in dataclasses.fields(cls)
                    if any(dataclasses.is_dataclass(a) for a in _flatten(hints[f.name])))
     _CHECKS[cls] = (checks, nested)
@@ -364,7 +364,7 @@ def _clean(cls: type) -> Callable[[Any], bool]:
     namespace: dict[str, Any] = {"C": cls}
     checks, _ = _checks(cls)
     lines = ["if type(o) is not C:", "    return False"]
-    for i, (name, annotation) in enumerate(typing.get_type_hints(cls).items()):
+    for i, (name, annotation) in enumerate(type_hints(cls).items()):
         origin, args = typing.get_origin(annotation), typing.get_args(annotation)
         optional = origin in (typing.Union, types.UnionType) and type(None) in args
         if optional:

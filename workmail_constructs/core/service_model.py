@@ -17,6 +17,8 @@ from functools import cache
 from typing import Any
 
 import botocore.loaders
+from botocore.exceptions import DataNotFoundError
+from botocore.loaders import ExtrasProcessor
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 
 
@@ -66,10 +68,20 @@ def _short(value: Any) -> str:
 
 @cache
 def service_model(service: str = "workmail") -> ServiceModel:
-    # The model a botocore session would give, read through one loader for every service:
-    # a session per model set up some 240 event handlers and listed every service botocore
-    # knows each time, half the time of the first validation a synth or a cold start pays.
-    return ServiceModel(_loader().load_service_model(service, "service-2"), service_name=service)
+    """The model a botocore session would give (its latest version, with any SDK extras),
+    read without one: a session sets up some 240 event handlers, and its loader lists every
+    service botocore knows (a thousand files) before reading one, most of the first
+    validation's time in a synth or a handler's cold start."""
+    loader = _loader()
+    version = loader.determine_latest_version(service, "service-2")
+    data = loader.load_data(f"{service}/{version}/service-2")
+    try:
+        extras = loader.load_data(f"{service}/{version}/service-2.sdk-extras")
+    except DataNotFoundError:
+        extras = None
+    if extras is not None:
+        ExtrasProcessor().process(data, [extras])
+    return ServiceModel(data, service_name=service)
 
 
 @cache

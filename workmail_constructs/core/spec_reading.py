@@ -336,10 +336,18 @@ class _Field:
 
 
 @cache
+def type_hints(cls: Any) -> dict[str, Any]:
+    """``typing.get_type_hints`` of a spec class, resolved once per process (each resolution
+    compiles every annotation's text again); the reader, the model checks and the
+    constructs' writer share it. Don't change the dict."""
+    return get_type_hints(cls)
+
+
+@cache
 def _fields_of(cls: Any) -> tuple[_Field, ...]:
     """A spec class's fields with their resolved types, worked out once per class: resolving
     type hints is most of the cost of reading a large spec when done once per object."""
-    hints = get_type_hints(cls)
+    hints = type_hints(cls)
     return tuple(
         _Field(f.name, hints[f.name], f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
         for f in dataclasses.fields(cls)
