@@ -316,7 +316,7 @@ def _maker(spec_class: type) -> Callable[..., Any]:
     values: ``make(entity, aliases)``, ``make(group, members, aliases)``."""
     arguments = [n if n in _LINK_FIELDS else "o.path" if n == "logical_id" else f"o._{n}"
                  for n in (f.name for f in dataclasses.fields(spec_class))]
-    # Positional, in the fields' order: a quarter faster than by keyword for 10,000 users.
+    # Positional, in the fields' order: the cheapest call of a dataclass's __init__.
     return compile_function(f"make_{spec_class.__name__}", ["o", *_link_fields(spec_class)],
                             [f"return C({', '.join(arguments)})"], {"C": spec_class})
 

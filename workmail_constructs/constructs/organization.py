@@ -430,8 +430,7 @@ class Organization(OrganizationBase):
         resource = MailResource(self, id or name, self._entity_ids["resources"])
         resource._keep(
             name=name, type=type, email=email, enabled=email is not None if enabled is None else enabled,
-            description=description,
-            hidden_from_global_address_list=hidden_from_global_address_list,
+            description=description, hidden_from_global_address_list=hidden_from_global_address_list,
             booking_options=BookingOptionsSpec(
                 auto_accept_requests=auto_accept_requests,
                 auto_decline_recurring_requests=auto_decline_recurring_requests,
