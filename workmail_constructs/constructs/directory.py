@@ -192,8 +192,7 @@ class Links:
 
     def values_of(self, owner: Entity[Any]) -> list[str]:
         """The values of ``owner``'s links (addresses or names), in the order declared."""
-        values = self._values
-        return [values[row] for row in self._index().get(owner, ())]
+        return [value for _, value in self.of(owner)]
 
     def values_by_owner(self) -> dict[Entity[Any], list[str]]:
         """Every owner's link values, in the order declared: new lists, for ``entity_specs`` to
