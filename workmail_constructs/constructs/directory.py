@@ -235,8 +235,6 @@ class Entity(Declaration, Generic[S]):
 
     collection = ""
     spec_class: type[S]
-    # Spec field → the table of the organization that holds it.
-    link_fields: dict[str, LinkCollection] = {"aliases": "Aliases"}
     # Stores the declared fields (the spec's, by keyword) as the entity's attributes: called
     # once, right after the entity is made (``Organization.add_user`` and the like).
     _keep: Callable[..., None]
@@ -251,7 +249,7 @@ class Entity(Declaration, Generic[S]):
     def spec(self) -> S:
         """The entity's spec object, made from its fields and links (a new object each time)."""
         tables = self.organization._links
-        links = (tables[self.link_fields[name]].values_of(self) for name in _link_fields(self.spec_class))
+        links = (tables[_LINK_TABLES[name]].values_of(self) for name in _link_fields(self.spec_class))
         return _maker(self.spec_class)(self, *links)  # type: ignore[no-any-return]
 
     @property
@@ -280,21 +278,22 @@ def entity_specs(entities: Sequence[Entity[S]]) -> list[S]:
     cls = type(entities[0])
     make = _maker(cls.spec_class)
     tables = entities[0].organization._links
-    links = [tables[cls.link_fields[name]].values_by_owner() for name in _link_fields(cls.spec_class)]
+    links = [tables[_LINK_TABLES[name]].values_by_owner() for name in _link_fields(cls.spec_class)]
     if len(links) == 1:
         (values,) = links
         return [make(entity, values.get(entity) or []) for entity in entities]
     return [make(entity, *(values.get(entity) or [] for values in links)) for entity in entities]
 
 
-_LINK_FIELDS = ("aliases", "members", "delegates")
+# Spec fields an entity's links fill → the organization's table that holds them.
+_LINK_TABLES: dict[str, LinkCollection] = {"aliases": "Aliases", "members": "Members", "delegates": "Delegates"}
 
 
 @cache
 @typing.no_type_check
 def _link_fields(spec_class: type) -> tuple[str, ...]:
     """The spec fields an entity's link tables fill, in the spec's order."""
-    return tuple(f.name for f in dataclasses.fields(spec_class) if f.name in _LINK_FIELDS)
+    return tuple(f.name for f in dataclasses.fields(spec_class) if f.name in _LINK_TABLES)
 
 
 @cache
@@ -303,7 +302,7 @@ def _keeper(spec_class: type) -> Callable[..., None]:
     """``Entity._keep``: stores the fields of ``spec_class`` but its links and logical id, given by
     keyword, as the entity's attributes ``_<field>``. Compiled: setting twenty attributes one by
     one, or passing them on as ``**fields``, would double ``add_user``'s time."""
-    names = [f.name for f in dataclasses.fields(spec_class) if f.name not in (*_LINK_FIELDS, "logical_id")]
+    names = [f.name for f in dataclasses.fields(spec_class) if f.name not in (*_LINK_TABLES, "logical_id")]
     return compile_function(f"keep_{spec_class.__name__}", ["o", "*", *names], [f"o._{n} = {n}" for n in names],
                             {})
 
@@ -313,7 +312,7 @@ def _keeper(spec_class: type) -> Callable[..., None]:
 def _maker(spec_class: type) -> Callable[..., Any]:
     """The spec object of an entity, from its attributes and (in the spec's order) its links'
     values: ``make(entity, aliases)``, ``make(group, members, aliases)``."""
-    arguments = [n if n in _LINK_FIELDS else "o.path" if n == "logical_id" else f"o._{n}"
+    arguments = [n if n in _LINK_TABLES else "o.path" if n == "logical_id" else f"o._{n}"
                  for n in (f.name for f in dataclasses.fields(spec_class))]
     # Positional, in the fields' order: the cheapest call of a dataclass's __init__.
     return compile_function(f"make_{spec_class.__name__}", ["o", *_link_fields(spec_class)],
@@ -340,7 +339,6 @@ class Group(Entity[GroupSpec]):
     collection = "groups"
     spec_class = GroupSpec
     _keep = _keeper(GroupSpec)
-    link_fields = {"members": "Members", "aliases": "Aliases"}
 
     def add_member(self, member: User | Group | str, *, id: str | None = None) -> GroupMember:
         """Add a user or a group (by object or by name) to the group."""
@@ -373,7 +371,6 @@ class MailResource(Entity[ResourceSpec]):
     collection = "resources"
     spec_class = ResourceSpec
     _keep = _keeper(ResourceSpec)
-    link_fields = {"delegates": "Delegates", "aliases": "Aliases"}
 
     def add_delegate(self, delegate: User | Group | str, *, id: str | None = None) -> ResourceDelegate:
         """Let a user or group answer the resource's booking requests."""
@@ -652,8 +649,9 @@ def render(spec: WorkMailSpec, stack: cdk.Stack) -> RenderedSpec:
         if any(marker in text for marker in _TOKEN_MARKERS) or "e+" in text:
             sections[key] = _references_out(text, references)
     body = "{" + ",".join(f"{json.dumps(key, ensure_ascii=False)}:{text}" for key, text in sections.items()) + "}"
+    values = {section: getattr(spec, section) for section in SUMMARY_SECTIONS}
     counts = {section: len(value) if isinstance(value, list) else int(section in sections)
-              for section, value in ((section, getattr(spec, section)) for section in SUMMARY_SECTIONS)}
+              for section, value in values.items()}
     return RenderedSpec(sections, references.values, references.expressions, body.encode(), counts,
                         literal_placeholders)
 
